@@ -1,0 +1,66 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+
+export interface DatabaseHandle {
+  readonly db: Db;
+  /** `embedded` is PGlite in-process; `postgres` is a server reached by URL. */
+  readonly kind: 'embedded' | 'postgres';
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** A PostgreSQL URL; without one the embedded database opens in `dataDir` (or in memory). */
+  readonly url?: string | undefined;
+  readonly dataDir?: string | 'memory';
+  readonly poolSize?: number;
+}
+
+export function openDatabase(options: DatabaseOptions): DatabaseHandle {
+  return options.url ? openPostgres(options.url, options.poolSize ?? 10) : openEmbedded(options.dataDir ?? 'memory');
+}
+
+function openPostgres(url: string, poolSize: number): DatabaseHandle {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle client that loses its server must not take the process down; the next query reconnects.
+  pool.on('error', () => undefined);
+  return handle(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
+}
+
+function openEmbedded(dataDir: string): DatabaseHandle {
+  let location: string | undefined;
+  if (dataDir !== 'memory') {
+    location = join(dataDir, 'pglite');
+    mkdirSync(location, { recursive: true });
+  }
+  const client = new PGlite(location);
+  return handle(new Kysely<Database>({ dialect: new PGliteDialect(client) }), 'embedded');
+}
+
+function handle(db: Db, kind: DatabaseHandle['kind']): DatabaseHandle {
+  return {
+    db,
+    kind,
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+/** PostgreSQL's SQLSTATE for a unique violation, and a check that names the constraint. */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const candidate = error as { code?: unknown; constraint?: unknown; message?: unknown };
+  if (candidate?.code !== '23505') return false;
+  if (!constraint) return true;
+  // PGlite reports the constraint only in the message.
+  return candidate.constraint === constraint || String(candidate.message).includes(constraint);
+}

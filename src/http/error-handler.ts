@@ -1,0 +1,65 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+
+/** The one place an error code becomes an HTTP status. */
+const STATUS_BY_CODE: Record<string, number> = {
+  VALIDATION_FAILED: 400,
+  INVALID_JSON: 400,
+  CONSENT_REQUIRED: 400,
+  INVALID_TOKEN: 400,
+  ADMIN_UNAUTHORIZED: 401,
+  APP_UNAUTHORIZED: 401,
+  BANNED: 403,
+  CROSS_SITE: 403,
+  NOT_FOUND: 404,
+  IDENTITY_LINK_NOT_FOUND: 404,
+  SUBJECT_NOT_FOUND: 404,
+  APP_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  GUEST_START_FAILED: 503,
+  NOT_READY: 503,
+  INTERNAL_ERROR: 500,
+};
+
+/** Fastify's own failures (parsing, limits) in our codes. */
+const CODE_BY_FASTIFY_CODE: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'VALIDATION_FAILED',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+};
+
+export function statusOf(code: string): number {
+  return STATUS_BY_CODE[code] ?? 500;
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, code: string, message: string) {
+  return reply
+    .code(statusOf(code))
+    .type('application/json; charset=utf-8')
+    .send({ code, message, correlationId: request.id });
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    if (error instanceof AppError) return sendError(request, reply, error.code, error.message);
+    if ('validation' in error && error.validation) {
+      return sendError(request, reply, 'VALIDATION_FAILED', `Invalid request: ${error.message}`);
+    }
+    const mapped = error.code ? CODE_BY_FASTIFY_CODE[error.code] : undefined;
+    if (mapped) return sendError(request, reply, mapped, error.message);
+    if (error instanceof SyntaxError) return sendError(request, reply, 'INVALID_JSON', 'The request body is not valid JSON.');
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendError(request, reply, 'VALIDATION_FAILED', error.message);
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendError(request, reply, 'INTERNAL_ERROR', 'Something went wrong on our side. Quote the correlation id if you report it.');
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`),
+  );
+}

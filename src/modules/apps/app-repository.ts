@@ -1,0 +1,85 @@
+import type { Db } from '../../db/database.js';
+import { appendAudit, type AuditEntry } from '../audit/audit-repository.js';
+import type { AppSummary } from './app.js';
+
+export interface AppRepository {
+  create(name: string, apiKeyHash: Buffer, audit: Omit<AuditEntry, 'target'>): Promise<AppSummary>;
+  list(): Promise<AppSummary[]>;
+  revoke(id: string, audit: Omit<AuditEntry, 'target'>): Promise<boolean>;
+  findActiveByKeyHash(apiKeyHash: Buffer): Promise<{ readonly id: string } | null>;
+  /** The person hash this app already holds for the person, if any. */
+  findPersonHash(appId: string, accountabilityProfileId: string): Promise<string | null>;
+  /** Records a person hash, keeping the first one should two requests race. Returns the one kept. */
+  savePersonHash(appId: string, accountabilityProfileId: string, personHash: string): Promise<string>;
+}
+
+const toSummary = (row: { id: string; name: string; created_at: Date; revoked_at: Date | null }): AppSummary => ({
+  id: row.id,
+  name: row.name,
+  createdAt: row.created_at.toISOString(),
+  revoked: row.revoked_at !== null,
+});
+
+export function createAppRepository(db: Db): AppRepository {
+  const findPersonHash = async (appId: string, accountabilityProfileId: string) => {
+    const row = await db
+      .selectFrom('app_person_hashes')
+      .select('person_hash')
+      .where('app_id', '=', appId)
+      .where('accountability_profile_id', '=', accountabilityProfileId)
+      .executeTakeFirst();
+    return row?.person_hash ?? null;
+  };
+
+  return {
+    create: (name, apiKeyHash, audit) =>
+      db.transaction().execute(async (trx) => {
+        const row = await trx
+          .insertInto('apps')
+          .values({ name, api_key_hash: apiKeyHash })
+          .returning(['id', 'name', 'created_at', 'revoked_at'])
+          .executeTakeFirstOrThrow();
+        await appendAudit(trx, { ...audit, target: row.id });
+        return toSummary(row);
+      }),
+
+    async list() {
+      const rows = await db.selectFrom('apps').select(['id', 'name', 'created_at', 'revoked_at']).orderBy('created_at').execute();
+      return rows.map(toSummary);
+    },
+
+    revoke: (id, audit) =>
+      db.transaction().execute(async (trx) => {
+        const rows = await trx
+          .updateTable('apps')
+          .set({ revoked_at: new Date() })
+          .where('id', '=', id)
+          .where('revoked_at', 'is', null)
+          .returning('id')
+          .execute();
+        if (rows.length > 0) await appendAudit(trx, { ...audit, target: id });
+        return rows.length > 0;
+      }),
+
+    async findActiveByKeyHash(apiKeyHash) {
+      const row = await db
+        .selectFrom('apps')
+        .select('id')
+        .where('api_key_hash', '=', apiKeyHash)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return row ?? null;
+    },
+
+    findPersonHash,
+
+    async savePersonHash(appId, accountabilityProfileId, personHash) {
+      await db
+        .insertInto('app_person_hashes')
+        .values({ app_id: appId, accountability_profile_id: accountabilityProfileId, person_hash: personHash })
+        .onConflict((conflict) => conflict.columns(['app_id', 'accountability_profile_id']).doNothing())
+        .execute();
+      return (await findPersonHash(appId, accountabilityProfileId)) ?? personHash;
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import type { ActivePersona } from '../sessions/session.js';
+
+/** A registered app as its operator sees it. */
+export interface AppSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: string;
+  readonly revoked: boolean;
+}
+
+/** What an app learns about one of its users: public facts and a pseudonym that is pairwise to it. */
+export interface AppView {
+  readonly started: boolean;
+  readonly persona: ActivePersona | null;
+  readonly banned: boolean;
+  readonly personHash: string | null;
+}
+
+/** API keys name their kind, so a leaked one is recognizable in a secret scanner. */
+export const API_KEY_PREFIX = 'pk_app_';

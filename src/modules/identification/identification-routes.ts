@@ -1,0 +1,64 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { body, errorResponses } from '../../http/schemas.js';
+import type { IdentificationService } from './identification-service.js';
+
+const IdentityData = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), {
+  description: 'Whatever the person chooses to share; stored encrypted under a key only their token can derive.',
+  maxProperties: 32,
+});
+
+const LinkBody = body({ identityData: IdentityData, consentedAt: Type.String({ format: 'date-time' }) });
+
+/** Identity data is capped well below the general body limit. */
+const IDENTITY_BODY_LIMIT = 8 * 1024;
+
+export const identificationRoutes: FastifyPluginAsyncTypebox<{ identification: IdentificationService }> = async (
+  app,
+  { identification },
+) => {
+  app.post(
+    '/identity-link',
+    {
+      bodyLimit: IDENTITY_BODY_LIMIT,
+      schema: {
+        tags: ['identification'],
+        summary: 'Attach identity data, with explicit consent',
+        body: Type.Object(
+          { identityData: IdentityData, consent: Type.Boolean({ description: 'Must be true.' }) },
+          { additionalProperties: false },
+        ),
+        response: { 201: LinkBody, ...errorResponses(400, 403, 413) },
+      },
+    },
+    async (request, reply) => {
+      const link = await identification.store(request.anon.token, request.body.identityData, request.body.consent);
+      return reply.code(201).send({ ...link, correlationId: request.id });
+    },
+  );
+
+  app.get(
+    '/identity-link',
+    {
+      schema: {
+        tags: ['identification'],
+        summary: 'Read back your identity data',
+        response: { 200: LinkBody, ...errorResponses(404) },
+      },
+    },
+    async (request) => ({ ...(await identification.read(request.anon.token)), correlationId: request.id }),
+  );
+
+  app.delete(
+    '/identity-link',
+    {
+      config: { allowWhenBanned: true },
+      schema: {
+        tags: ['identification'],
+        summary: 'Delete your identity data (a real delete)',
+        response: { 200: body({ deleted: Type.Boolean() }) },
+      },
+    },
+    async (request) => ({ deleted: await identification.remove(request.anon.token), correlationId: request.id }),
+  );
+};

@@ -1,0 +1,39 @@
+import { LRUCache } from 'lru-cache';
+import type { SessionContext } from './session.js';
+
+/**
+ * A node-local cache of resolved sessions for the read-only hot path (`GET /session`). Entries are
+ * dropped when the person they belong to changes (ban, unban), here and, through the invalidation
+ * bus, on every other node; the TTL bounds staleness should a message be lost. State-changing
+ * requests never read from it: they see bans at once on every node.
+ */
+export class SessionCache {
+  readonly #entries: LRUCache<string, SessionContext> | null;
+
+  constructor(options: { readonly ttlSeconds: number; readonly maxEntries: number }) {
+    this.#entries =
+      options.ttlSeconds > 0 && options.maxEntries > 0
+        ? new LRUCache({ max: options.maxEntries, ttl: options.ttlSeconds * 1000, ttlAutopurge: false })
+        : null;
+  }
+
+  get(key: string): SessionContext | undefined {
+    return this.#entries?.get(key);
+  }
+
+  set(key: string, context: SessionContext): void {
+    this.#entries?.set(key, context);
+  }
+
+  /** Drops every cached session of one person. Rare (bans), so a scan is cheaper than an index. */
+  evictProfile(accountabilityProfileId: string): void {
+    if (!this.#entries) return;
+    for (const [key, context] of this.#entries.entries()) {
+      if (context.accountabilityProfileId === accountabilityProfileId) this.#entries.delete(key);
+    }
+  }
+
+  clear(): void {
+    this.#entries?.clear();
+  }
+}

@@ -1,0 +1,100 @@
+import type { Db } from '../../db/database.js';
+import { isUniqueViolation } from '../../db/database.js';
+import type { SessionContext } from './session.js';
+
+export interface NewGuest {
+  readonly tokenHash: Buffer;
+  readonly personaId: string;
+  readonly displayName: string;
+  readonly displayNameKey: string;
+  readonly authorId: string;
+}
+
+/** A guest is created, or the reason it was not: the token already has one, or the name is taken. */
+export type CreateGuestResult =
+  | { readonly created: true }
+  | { readonly created: false; readonly reason: 'token-exists' | 'name-taken' };
+
+export interface SessionRepository {
+  findByTokenHash(tokenHash: Buffer): Promise<SessionContext | null>;
+  createGuest(guest: NewGuest): Promise<CreateGuestResult>;
+}
+
+export function createSessionRepository(db: Db): SessionRepository {
+  return {
+    // The hot path: one indexed lookup joining the few rows a request needs.
+    async findByTokenHash(tokenHash) {
+      const row = await db
+        .selectFrom('sessions as s')
+        .innerJoin('accounts as a', 'a.id', 's.account_id')
+        .innerJoin('accountability_profiles as ap', 'ap.id', 'a.accountability_profile_id')
+        .leftJoin('personas as p', (join) =>
+          join.onRef('p.id', '=', 's.active_persona_id').on('p.is_active', '=', true).on('p.deleted_at', 'is', null),
+        )
+        .select([
+          's.id as sessionId',
+          's.account_id as accountId',
+          'a.type as accountType',
+          'a.accountability_profile_id as accountabilityProfileId',
+          'ap.banned_at as bannedAt',
+          'p.id as personaId',
+          'p.display_name as displayName',
+          'p.trust_level as trustLevel',
+          'p.author_id as authorId',
+        ])
+        .where('s.token_hash', '=', tokenHash)
+        .where((eb) => eb.or([eb('s.expires_at', 'is', null), eb('s.expires_at', '>', new Date())]))
+        .executeTakeFirst();
+      if (!row) return null;
+      return {
+        sessionId: row.sessionId,
+        accountId: row.accountId,
+        accountType: row.accountType,
+        accountabilityProfileId: row.accountabilityProfileId,
+        banned: row.bannedAt !== null,
+        persona:
+          row.personaId && row.displayName && row.trustLevel && row.authorId
+            ? { id: row.personaId, displayName: row.displayName, trustLevel: row.trustLevel, authorId: row.authorId }
+            : null,
+      };
+    },
+
+    // Profile, guest account, default persona, access and session commit together or not at all.
+    async createGuest(guest) {
+      try {
+        await db.transaction().execute(async (trx) => {
+          const profile = await trx
+            .insertInto('accountability_profiles')
+            .defaultValues()
+            .returning('id')
+            .executeTakeFirstOrThrow();
+          const account = await trx
+            .insertInto('accounts')
+            .values({ type: 'guest', lookup_key: guest.tokenHash, accountability_profile_id: profile.id })
+            .returning('id')
+            .executeTakeFirstOrThrow();
+          await trx
+            .insertInto('personas')
+            .values({
+              id: guest.personaId,
+              accountability_profile_id: profile.id,
+              display_name: guest.displayName,
+              display_name_key: guest.displayNameKey,
+              author_id: guest.authorId,
+            })
+            .execute();
+          await trx.insertInto('persona_access').values({ account_id: account.id, persona_id: guest.personaId }).execute();
+          await trx
+            .insertInto('sessions')
+            .values({ token_hash: guest.tokenHash, account_id: account.id, active_persona_id: guest.personaId })
+            .execute();
+        });
+        return { created: true };
+      } catch (error) {
+        if (isUniqueViolation(error, 'accounts_type_lookup_key_unique')) return { created: false, reason: 'token-exists' };
+        if (isUniqueViolation(error, 'personas_live_display_name_unique')) return { created: false, reason: 'name-taken' };
+        throw error;
+      }
+    },
+  };
+}

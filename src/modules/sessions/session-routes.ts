@@ -1,0 +1,53 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { body, errorResponses } from '../../http/schemas.js';
+import { NOT_STARTED, toPublicSession } from './session.js';
+import type { SessionService } from './session-service.js';
+
+export const PublicPersona = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    displayName: Type.String(),
+    trustLevel: Type.Union([Type.Literal('NEW'), Type.Literal('REGULAR'), Type.Literal('TRUSTED')]),
+    authorId: Type.String({ description: 'The persona\'s stable public pseudonym.' }),
+  },
+  { $id: 'PublicPersona', additionalProperties: false },
+);
+
+const SessionBody = body(
+  {
+    started: Type.Boolean({ description: 'False until the visitor first does something that needs state.' }),
+    anonymous: Type.Boolean(),
+    banned: Type.Boolean(),
+    persona: Type.Union([Type.Ref('PublicPersona'), Type.Null()]),
+  },
+  'Who the caller is, as the public may know it.',
+);
+
+export const sessionRoutes: FastifyPluginAsyncTypebox<{ sessions: SessionService }> = async (app, { sessions }) => {
+  // The hot path: verify the cookie, hash the token, one cache or index lookup.
+  app.get(
+    '/session',
+    { schema: { tags: ['session'], summary: 'Who am I?', response: { 200: SessionBody } } },
+    async (request) => {
+      const context = request.anon.isNew ? null : await sessions.resolve(request.anon.token);
+      return { ...(context ? toPublicSession(context) : NOT_STARTED), correlationId: request.id };
+    },
+  );
+
+  app.post(
+    '/session',
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'Start a guest identity (idempotent)',
+        description: 'Creates the guest account, its invisible accountability profile and a default persona.',
+        response: { 200: SessionBody, 201: SessionBody, ...errorResponses(403, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { created, context } = await sessions.startGuest(request.anon.token);
+      return reply.code(created ? 201 : 200).send({ ...toPublicSession(context), correlationId: request.id });
+    },
+  );
+};
