@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { createMemoryInvalidationBus, type InvalidationBus } from '../../src/cache/invalidation-bus.js';
+import { createRedisInvalidationBus } from '../../src/cache/redis-invalidation-bus.js';
+import type { Clock } from '../../src/clock.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/http/logger.js';
+import { openTestDatabase, type TestDatabase } from './database.js';
+
+export const redisUrl = process.env.REDIS_URL || undefined;
+
+export const randomSecret = () => randomBytes(32).toString('base64url');
+
+/** A complete environment with fresh secrets, as an operator would give in production. */
+export function testEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    COOKIE_SECRETS: randomSecret(),
+    TOKEN_HASH_KEY: randomSecret(),
+    PSEUDONYM_KEYS: `k1:${randomSecret()}`,
+    ADMIN_TOKEN: randomSecret(),
+    ...overrides,
+  };
+}
+
+export interface TestApp {
+  readonly app: FastifyInstance;
+  readonly config: Config;
+  readonly database: TestDatabase;
+  /** Every log line the app wrote, as raw JSON text. */
+  readonly logs: string[];
+  readonly adminHeaders: { authorization: string };
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  readonly env?: Record<string, string>;
+  readonly clock?: Clock;
+  /** Share a database (a second node of the same service). */
+  readonly database?: TestDatabase;
+  /** Use Redis for invalidation (needs REDIS_URL). */
+  readonly redis?: boolean;
+}
+
+/** Builds the real app on a fresh database, with logs captured for inspection. */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const config = loadConfig(testEnvironment(options.env));
+  const database = options.database ?? (await openTestDatabase());
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const invalidation: InvalidationBus =
+    options.redis && redisUrl ? await createRedisInvalidationBus(redisUrl) : createMemoryInvalidationBus();
+  const app = await buildApp({
+    config,
+    database,
+    logger: createLogger(config.logLevel, sink),
+    invalidation,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  await app.ready();
+  return {
+    app,
+    config,
+    database,
+    logs,
+    adminHeaders: { authorization: `Bearer ${config.secrets.adminToken}` },
+    close: async () => {
+      await app.close();
+      await invalidation.close();
+      if (!options.database) await database.drop();
+    },
+  };
+}
+
+/** A browser: keeps the `anon_id` cookie between requests, as a real one would. */
+export class Visitor {
+  cookie: string | undefined;
+
+  constructor(private readonly app: FastifyInstance) {}
+
+  async request(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    url: string,
+    payload?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<LightMyRequestResponse> {
+    const response = await this.app.inject({
+      method,
+      url,
+      ...(payload === undefined ? {} : { payload: payload as object }),
+      headers: { ...(this.cookie ? { cookie: `anon_id=${this.cookie}` } : {}), ...headers },
+    });
+    const issued = response.cookies.find((cookie) => cookie.name === 'anon_id');
+    if (issued) this.cookie = issued.value;
+    return response;
+  }
+
+  /** Starts a guest identity and answers its public session. */
+  async start(): Promise<{ persona: { id: string; displayName: string; authorId: string; trustLevel: string } }> {
+    const response = await this.request('POST', '/session');
+    if (response.statusCode >= 300) throw new Error(`start failed: ${response.statusCode} ${response.body}`);
+    return response.json();
+  }
+
+  /** The raw cookie value, as an app's backend would forward it. */
+  get token(): string {
+    if (!this.cookie) throw new Error('no cookie yet');
+    return decodeURIComponent(this.cookie);
+  }
+}
+
+/** Registers an app and answers its id and API key. */
+export async function registerApp(test: TestApp, name = 'board'): Promise<{ id: string; apiKey: string }> {
+  const response = await test.app.inject({ method: 'POST', url: '/admin/apps', headers: test.adminHeaders, payload: { name } });
+  if (response.statusCode !== 201) throw new Error(`app registration failed: ${response.body}`);
+  const body = response.json();
+  return { id: body.app.id, apiKey: body.apiKey };
+}
+
+export async function resolveForApp(test: TestApp, apiKey: string, token: string, start = false) {
+  return test.app.inject({
+    method: 'POST',
+    url: '/apps/resolve',
+    headers: { authorization: `Bearer ${apiKey}` },
+    payload: { token, start },
+  });
+}

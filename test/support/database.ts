@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+
+/** The PostgreSQL server the suite runs against when DATABASE_URL is set; PGlite otherwise. */
+export const postgresUrl = process.env.DATABASE_URL || undefined;
+export const databaseKind = postgresUrl ? 'postgres' : 'embedded';
+
+export interface TestDatabase extends DatabaseHandle {
+  /** The URL of this test's own database (PostgreSQL only), for a second app node. */
+  readonly url: string | undefined;
+  /** Closes the connection and removes the database. */
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh, migrated database for one test file: PGlite in memory, or a new database on the
+ * PostgreSQL server named by DATABASE_URL, so files run in parallel without seeing each other.
+ */
+export async function openTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
+  if (!postgresUrl) {
+    const handle = openDatabase({ dataDir: 'memory' });
+    await migrateToLatest(handle.db);
+    return { ...handle, url: undefined, drop: handle.close };
+  }
+  const name = `personae_test_${randomBytes(6).toString('hex')}`;
+  await administer(`create database ${name}`);
+  const url = withDatabase(postgresUrl, name);
+  const handle = openDatabase({ url, poolSize: options.poolSize ?? 10 });
+  await migrateToLatest(handle.db);
+  return {
+    ...handle,
+    url,
+    drop: async () => {
+      await handle.close();
+      await administer(`drop database if exists ${name} with (force)`);
+    },
+  };
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function administer(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: postgresUrl });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
