@@ -5,6 +5,8 @@ import type { FastifyInstance } from 'fastify';
 /** OpenAPI 3.1 generated from the same schemas that validate and serialize; docs page at /docs. */
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   await app.register(fastifySwagger, {
+    // Shared schemas keep their own names ($id) in components, not def-0, def-1…
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
       openapi: '3.1.0',
       info: {

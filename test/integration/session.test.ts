@@ -116,3 +116,30 @@ describe('POST /session', () => {
     expect(pa.persona.authorId).not.toBe(pb.persona.authorId);
   });
 });
+
+describe('cookie refresh (browsers cap cookies at 400 days)', () => {
+  it('re-issues the same token with a fresh date once a day has passed, keeping the identity', async () => {
+    let now = new Date('2026-01-01T00:00:00Z');
+    const clocked = await startTestApp({ clock: { now: () => now } });
+    try {
+      const visitor = new Visitor(clocked.app);
+      const started = await visitor.start();
+      const token = visitor.token.split('.')[0];
+
+      now = new Date('2026-01-01T20:00:00Z'); // within a day: nothing to do
+      expect((await visitor.request('GET', '/session')).headers['set-cookie']).toBeUndefined();
+
+      now = new Date('2026-01-02T01:00:00Z'); // a day later: refreshed
+      const refreshed = await visitor.request('GET', '/session');
+      expect(String(refreshed.headers['set-cookie'])).toContain('Max-Age=315360000');
+      expect(visitor.token.split('.')[0]).toBe(token);
+      expect(refreshed.json().persona).toEqual(started.persona);
+
+      now = new Date('2027-01-20T00:00:00Z'); // 383 days on: still the same person
+      expect((await visitor.request('GET', '/session')).json().persona).toEqual(started.persona);
+      expect(visitor.token.split('.')[0]).toBe(token);
+    } finally {
+      await clocked.close();
+    }
+  });
+});

@@ -3,9 +3,12 @@ import Type from 'typebox';
 import { body, errorResponses } from '../../http/schemas.js';
 import type { IdentificationService } from './identification-service.js';
 
-const IdentityData = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), {
+const IdentityData = Type.Unsafe<Record<string, unknown>>({
+  type: 'object',
   description: 'Whatever the person chooses to share; stored encrypted under a key only their token can derive.',
   maxProperties: 32,
+  propertyNames: { maxLength: 64 },
+  additionalProperties: true,
 });
 
 const LinkBody = body({ identityData: IdentityData, consentedAt: Type.String({ format: 'date-time' }) });
