@@ -65,7 +65,7 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     onGuestStarted: () => metrics.guestsStarted.inc(),
   });
   const identification = createIdentificationService(createIdentificationRepository(database.db), clock);
-  const apps = createAppService({ apps: createAppRepository(database.db), sessions, hasher, pseudonyms });
+  const apps = createAppService({ apps: createAppRepository(database.db), sessions, hasher, pseudonyms, clock });
   const bans = createBanService({ bans: createBanRepository(database.db), invalidation, clock });
 
   app.addHook('onRequest', async (request, reply) => {

@@ -11,7 +11,9 @@ async function main(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const database = openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   await migrateToLatest(database.db);
-  const invalidation = config.redisUrl ? await createRedisInvalidationBus(config.redisUrl) : createMemoryInvalidationBus();
+  const invalidation = config.redisUrl
+    ? await createRedisInvalidationBus(config.redisUrl, (error) => logger.warn({ err: error }, 'cache invalidation not published'))
+    : createMemoryInvalidationBus();
   const app = await buildApp({ config, database, logger, invalidation });
 
   let closing = false;

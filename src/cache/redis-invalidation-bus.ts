@@ -7,7 +7,10 @@ const CHANNEL = 'personae:invalidate';
  * Invalidation across nodes over Redis pub/sub. Pub/sub does not queue for a disconnected
  * subscriber, so after every (re)connection listeners are told to drop everything.
  */
-export async function createRedisInvalidationBus(url: string): Promise<InvalidationBus> {
+export async function createRedisInvalidationBus(
+  url: string,
+  onError: (error: unknown) => void = () => undefined,
+): Promise<InvalidationBus> {
   const publisher = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
   const subscriber = new Redis(url, { lazyConnect: true });
   const listeners: Array<(invalidation: Invalidation) => void> = [];
@@ -30,7 +33,9 @@ export async function createRedisInvalidationBus(url: string): Promise<Invalidat
   return {
     async publish(invalidation) {
       deliver(invalidation); // this node at once, without waiting for the round trip
-      await publisher.publish(CHANNEL, JSON.stringify(invalidation));
+      // The change is already committed; if Redis is away, other nodes catch up within the cache TTL
+      // (and drop their caches when they reconnect), so a failed publish is reported, not thrown.
+      await publisher.publish(CHANNEL, JSON.stringify(invalidation)).catch(onError);
     },
     subscribe(listener) {
       listeners.push(listener);

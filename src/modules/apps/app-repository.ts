@@ -5,7 +5,7 @@ import type { AppSummary } from './app.js';
 export interface AppRepository {
   create(name: string, apiKeyHash: Buffer, audit: Omit<AuditEntry, 'target'>): Promise<AppSummary>;
   list(): Promise<AppSummary[]>;
-  revoke(id: string, audit: Omit<AuditEntry, 'target'>): Promise<boolean>;
+  revoke(id: string, at: Date, audit: Omit<AuditEntry, 'target'>): Promise<boolean>;
   findActiveByKeyHash(apiKeyHash: Buffer): Promise<{ readonly id: string } | null>;
   /** The person hash this app already holds for the person, if any. */
   findPersonHash(appId: string, accountabilityProfileId: string): Promise<string | null>;
@@ -48,11 +48,11 @@ export function createAppRepository(db: Db): AppRepository {
       return rows.map(toSummary);
     },
 
-    revoke: (id, audit) =>
+    revoke: (id, at, audit) =>
       db.transaction().execute(async (trx) => {
         const rows = await trx
           .updateTable('apps')
-          .set({ revoked_at: new Date() })
+          .set({ revoked_at: at })
           .where('id', '=', id)
           .where('revoked_at', 'is', null)
           .returning('id')

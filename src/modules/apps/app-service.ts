@@ -1,3 +1,4 @@
+import type { Clock } from '../../clock.js';
 import { newToken, type TokenHasher } from '../../crypto/tokens.js';
 import type { Pseudonyms } from '../../crypto/pseudonyms.js';
 import { AppError } from '../../errors.js';
@@ -29,9 +30,10 @@ export interface AppServiceDeps {
   readonly sessions: SessionService;
   readonly hasher: TokenHasher;
   readonly pseudonyms: Pseudonyms;
+  readonly clock: Clock;
 }
 
-export function createAppService({ apps, sessions, hasher, pseudonyms }: AppServiceDeps): AppService {
+export function createAppService({ apps, sessions, hasher, pseudonyms, clock }: AppServiceDeps): AppService {
   return {
     async create(name, admin) {
       const apiKey = `${API_KEY_PREFIX}${newToken()}`;
@@ -42,7 +44,7 @@ export function createAppService({ apps, sessions, hasher, pseudonyms }: AppServ
     list: () => apps.list(),
 
     async revoke(id, admin) {
-      if (!(await apps.revoke(id, { ...admin, action: 'app.revoke' }))) {
+      if (!(await apps.revoke(id, clock.now(), { ...admin, action: 'app.revoke' }))) {
         throw new AppError('APP_NOT_FOUND', 'No active app has that id.');
       }
     },

@@ -19,7 +19,8 @@ export function createIdentificationRepository(db: Db): IdentificationRepository
     },
     async find(lookupKey) {
       const row = await db.selectFrom('identity_links').select('sealed').where('lookup_key', '=', lookupKey).executeTakeFirst();
-      return row?.sealed ?? null;
+      // PGlite returns bytea as a Uint8Array, node-postgres as a Buffer: hand back one type.
+      return row ? Buffer.from(row.sealed) : null;
     },
     async remove(lookupKey) {
       const rows = await db.deleteFrom('identity_links').where('lookup_key', '=', lookupKey).returning('lookup_key').execute();
