@@ -10,7 +10,7 @@ import type { DatabaseHandle } from './db/database.js';
 import { requireAdminToken } from './http/admin-auth.js';
 import { CORRELATION_HEADER, correlationIdOf } from './http/correlation.js';
 import { registerCrossSiteProtection } from './http/cross-site.js';
-import { registerErrorHandling } from './http/error-handler.js';
+import { answerMalformedRequest, registerErrorHandling } from './http/error-handler.js';
 import { createMetrics, registerRequestMetrics } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { RequestLogging } from './http/request-logging.js';
@@ -47,8 +47,10 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     logController: new RequestLogging(),
     bodyLimit: config.bodyLimitBytes,
     forceCloseConnections: 'idle',
-    // Unknown properties are refused, not silently dropped: bad input gets a clear error.
-    ajv: { customOptions: { removeAdditional: false } },
+    // Unknown properties are refused, not silently dropped, and nothing is coerced: consent is
+    // `true`, not "true" or 1. Bad input gets a clear error.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    frameworkErrors: answerMalformedRequest,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const metrics = createMetrics();

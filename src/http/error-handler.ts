@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
+import { CORRELATION_HEADER } from './correlation.js';
 
 /** The one place an error code becomes an HTTP status. */
 const STATUS_BY_CODE: Record<string, number> = {
@@ -41,6 +42,16 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, code: st
     .code(statusOf(code))
     .type('application/json; charset=utf-8')
     .send({ code, message, correlationId: request.id });
+}
+
+/**
+ * Fastify answers a request it cannot route (a malformed URL) before any hook runs; give it the
+ * same headers, body and log line as every other answer. The path is not echoed: it may carry secrets.
+ */
+export function answerMalformedRequest(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header(CORRELATION_HEADER, request.id).header('cache-control', 'no-store');
+  request.log.info({ method: request.method, route: 'malformed', statusCode: 400, code: error.code }, 'request refused');
+  void sendError(request, reply, 'VALIDATION_FAILED', 'The request URL is malformed.');
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

@@ -1,0 +1,248 @@
+import type { LightMyRequestResponse } from 'fastify';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TokenHasher } from '../../src/crypto/tokens.js';
+import { registerApp, resolveForApp, startTestApp, Visitor, type TestApp } from '../support/app.js';
+
+let test: TestApp;
+beforeAll(async () => {
+  test = await startTestApp();
+});
+afterAll(() => test.close());
+
+/** The raw anonymous token: the part of the cookie value before the first '.'. */
+const rawTokenOf = (visitor: Visitor) => visitor.token.split('.')[0] ?? '';
+
+/** Every way a secret could sit in a column or a response: as it is, and its bytes in hex and base64. */
+function encodingsOf(label: string, value: string, bytes?: Buffer): Array<[string, string]> {
+  const forms: Array<[string, string]> = [[label, value]];
+  if (bytes) {
+    forms.push([`${label} (hex)`, bytes.toString('hex')]);
+    forms.push([`${label} (base64)`, bytes.toString('base64').replace(/=+$/, '')]);
+    forms.push([`${label} (base64url)`, bytes.toString('base64url')]);
+  }
+  return forms;
+}
+
+/** Labels of the needles found in a text (hex is compared case-insensitively). */
+function found(text: string, needles: Array<[string, string]>): string[] {
+  const lower = text.toLowerCase();
+  return needles
+    .filter(([label, needle]) => text.includes(needle) || (label.endsWith('(hex)') && lower.includes(needle)))
+    .map(([label]) => label);
+}
+
+interface Cell {
+  readonly at: string;
+  readonly texts: string[];
+  readonly bytes: Buffer | null;
+}
+
+/** Every value of every column of every table in the public schema, as text and (bytea) in every encoding. */
+async function dumpDatabase(): Promise<Cell[]> {
+  const columns = await sql<{ table_name: string; column_name: string; data_type: string }>`
+    select table_name, column_name, data_type from information_schema.columns
+    where table_schema = 'public' order by table_name, ordinal_position`.execute(test.database.db);
+  const cells: Cell[] = [];
+  for (const { table_name: table, column_name: column, data_type: type } of columns.rows) {
+    const rows = await sql<{ text: string | null; raw: unknown }>`
+      select ${sql.ref(column)}::text as text, ${type === 'bytea' ? sql.ref(column) : sql`null`} as raw
+      from ${sql.table(table)}`.execute(test.database.db);
+    for (const row of rows.rows) {
+      const bytes = row.raw ? Buffer.from(row.raw as Uint8Array) : null;
+      const texts = [row.text ?? ''];
+      const encodings = ['hex', 'base64', 'base64url', 'utf8', 'latin1'] as const;
+      if (bytes) texts.push(...encodings.map((encoding) => bytes.toString(encoding)));
+      cells.push({ at: `${table}.${column}`, texts, bytes });
+    }
+  }
+  return cells;
+}
+
+describe('the database', () => {
+  it('holds no raw token, cookie, API key, admin token or configured secret anywhere', async () => {
+    const app = await registerApp(test, 'privacy-scan');
+    const visitors = Array.from({ length: 4 }, () => new Visitor(test.app));
+    for (const [i, visitor] of visitors.entries()) {
+      await visitor.start();
+      expect((await resolveForApp(test, app.apiKey, visitor.token)).statusCode).toBe(200);
+      const identityData = { email: `scan${i}@example.org` };
+      expect((await visitor.request('POST', '/identity-link', { identityData, consent: true })).statusCode).toBe(201);
+    }
+    // A visitor the app itself starts, and one who links identity without ever starting.
+    const appStarted = new Visitor(test.app);
+    await appStarted.request('GET', '/session');
+    expect((await resolveForApp(test, app.apiKey, appStarted.token, true)).json().started).toBe(true);
+    const linkOnly = new Visitor(test.app);
+    expect((await linkOnly.request('POST', '/identity-link', { identityData: { n: 1 }, consent: true })).statusCode).toBe(201);
+
+    const { secrets } = test.config;
+    const needles: Array<[string, string]> = [
+      ...[...visitors, appStarted, linkOnly].flatMap((visitor, i) => {
+        const token = rawTokenOf(visitor);
+        return [
+          ...encodingsOf(`token ${i}`, token, Buffer.from(token, 'base64url')),
+          [`cookie ${i}`, visitor.token] as [string, string],
+          [`cookie ${i} (as sent)`, visitor.cookie ?? ''] as [string, string],
+        ];
+      }),
+      ...encodingsOf('api key', app.apiKey, Buffer.from(app.apiKey)),
+      ...encodingsOf('admin token', secrets.adminToken, Buffer.from(secrets.adminToken)),
+      ...encodingsOf('token hash key', secrets.tokenHashKey, Buffer.from(secrets.tokenHashKey)),
+      ...secrets.cookieSecrets.flatMap((secret, i) => encodingsOf(`cookie secret ${i}`, secret, Buffer.from(secret))),
+      ...secrets.pseudonymKeys.flatMap((key) => encodingsOf(`pseudonym key ${key.id}`, key.secret, Buffer.from(key.secret))),
+    ];
+    // The bytes behind each base64url token and secret, in case a column keeps them undecorated.
+    const allSecrets = [...secrets.cookieSecrets, secrets.tokenHashKey, secrets.adminToken, ...secrets.pseudonymKeys.map((k) => k.secret)];
+    const tokens = [...visitors, appStarted, linkOnly].map(rawTokenOf);
+    const rawBytes = [...tokens, ...allSecrets].map((value) => Buffer.from(value, 'base64url'));
+
+    const cells = await dumpDatabase();
+    // The scan must cover the tables that hold tokens and keys, or it proves nothing.
+    const tables = new Set(cells.map((cell) => cell.at.split('.')[0]));
+    for (const table of ['accounts', 'sessions', 'identity_links', 'apps', 'app_person_hashes', 'audit_log']) {
+      expect(tables).toContain(table);
+    }
+    // Control: the scan does see what is stored, e.g. the keyed hash of a token in bytea columns.
+    const hashHex = new TokenHasher(secrets.tokenHashKey).hash('anonymous', rawTokenOf(visitors[0]!)).toString('hex');
+    expect(cells.filter((cell) => found(cell.texts.join('\n'), [['hash (hex)', hashHex]]).length > 0).map((c) => c.at)).toEqual(
+      expect.arrayContaining(['accounts.lookup_key', 'sessions.token_hash']),
+    );
+
+    const leaks = cells.flatMap((cell) => [
+      ...found(cell.texts.join('\n'), needles).map((label) => `${cell.at}: ${label}`),
+      ...(cell.bytes && rawBytes.some((bytes) => cell.bytes!.includes(bytes)) ? [`${cell.at}: raw token or secret bytes`] : []),
+    ]);
+    expect(leaks).toEqual([]);
+  });
+});
+
+/** Names of internal fields; a public body or schema that carries one has leaked the internals. */
+const internalFieldNames = [
+  ...['abuse_score', 'abuseScore', 'risk_level', 'riskLevel'],
+  ...['accountabilityProfileId', 'accountability_profile_id', 'accountId', 'sessionId', 'tokenHash'],
+];
+
+/** Every route the app serves, as "METHOD /path", read from the router itself (hidden routes included). */
+function routesOf(): string[] {
+  const stack: string[] = [];
+  const routes: string[] = [];
+  for (const line of test.app.printRoutes().split('\n')) {
+    const match = /^((?:│ {3}| {4})*)(?:├── |└── )(.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!match) continue;
+    stack.length = (match[1] ?? '').length / 4;
+    stack.push(match[2] ?? '');
+    // HEAD is GET without a body; the GET entry covers it.
+    for (const method of match[3]?.split(', ') ?? []) if (method !== 'HEAD') routes.push(`${method} ${stack.join('')}`);
+  }
+  return routes;
+}
+
+describe('public responses', () => {
+  let owner: Visitor;
+  let other: Visitor;
+  let apiKey: string;
+  const ownerData = { email: 'owner.walk@example.org', name: 'Owner Walk' };
+  const banReason = 'ban-reason-not-for-the-public';
+
+  beforeAll(async () => {
+    apiKey = (await registerApp(test, 'walk')).apiKey;
+    owner = new Visitor(test.app);
+    const { persona } = await owner.start();
+    expect((await owner.request('POST', '/identity-link', { identityData: ownerData, consent: true })).statusCode).toBe(201);
+    // A ban history: banned, then lifted, so every route still answers normally.
+    const subject = { personaId: persona.id };
+    const admin = (url: string, payload: object) => test.app.inject({ method: 'POST', url, headers: test.adminHeaders, payload });
+    expect((await admin('/admin/bans', { subject, reason: banReason })).statusCode).toBe(200);
+    expect((await admin('/admin/bans/lift', { subject })).statusCode).toBe(200);
+    // Someone else's identity data must never show up in the owner's responses.
+    other = new Visitor(test.app);
+    await other.start();
+    await other.request('POST', '/identity-link', { identityData: { email: 'someone.else@example.org' }, consent: true });
+  });
+
+  /** One scripted request per public route; a route missing here fails the walk. */
+  const walk: Record<string, () => Promise<LightMyRequestResponse>> = {
+    'GET /healthz': () => owner.request('GET', '/healthz'),
+    'GET /readyz': () => owner.request('GET', '/readyz'),
+    'GET /metrics': () => owner.request('GET', '/metrics'),
+    'GET /openapi.json': () => owner.request('GET', '/openapi.json'),
+    'GET /docs': () => owner.request('GET', '/docs'),
+    'GET /docs/': () => owner.request('GET', '/docs/'),
+    'GET /docs/json': () => owner.request('GET', '/docs/json'),
+    'GET /docs/yaml': () => owner.request('GET', '/docs/yaml'),
+    'GET /docs/static/index.html': () => owner.request('GET', '/docs/static/index.html'),
+    'GET /docs/static/swagger-initializer.js': () => owner.request('GET', '/docs/static/swagger-initializer.js'),
+    'GET /docs/static/*': () => owner.request('GET', '/docs/static/index.css'),
+    'GET /session': () => owner.request('GET', '/session'),
+    'POST /session': () => owner.request('POST', '/session'),
+    'POST /identity-link': () => owner.request('POST', '/identity-link', { identityData: ownerData, consent: true }),
+    'GET /identity-link': () => owner.request('GET', '/identity-link'),
+    'POST /apps/resolve': () => resolveForApp(test, apiKey, owner.token),
+    'DELETE /identity-link': () => owner.request('DELETE', '/identity-link'),
+  };
+  /** Routes whose answer is the owner's own identity data, read back by the owner's own cookie. */
+  const ownDataRoutes = new Set(['POST /identity-link', 'GET /identity-link']);
+
+  it('carry no internal id, token, hash, risk field or email, on every public route', async () => {
+    const routes = routesOf();
+    // The router parse must agree with the OpenAPI document, or the walk could miss routes.
+    const { paths } = test.app.swagger() as { paths: Record<string, object> };
+    const documented = Object.entries(paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+    );
+    expect(routes).toEqual(expect.arrayContaining(documented));
+    const publicRoutes = routes.filter((route) => !route.split(' ')[1]!.startsWith('/admin/'));
+    expect(publicRoutes.filter((route) => !(route in walk))).toEqual([]);
+    expect(Object.keys(walk).filter((route) => !publicRoutes.includes(route))).toEqual([]);
+
+    const ids = await test.database.db
+      .selectFrom('sessions as s')
+      .innerJoin('accounts as a', 'a.id', 's.account_id')
+      .select(['s.id as sessionId', 's.token_hash as sessionHash', 'a.id as accountId', 'a.lookup_key as accountKey'])
+      .select('a.accountability_profile_id as profileId')
+      .where('s.token_hash', '=', new TokenHasher(test.config.secrets.tokenHashKey).hash('anonymous', rawTokenOf(owner)))
+      .executeTakeFirstOrThrow();
+    const linkRows = await test.database.db.selectFrom('identity_links').select('lookup_key').execute();
+    const linkKeys = linkRows.map((row) => row.lookup_key);
+    const forbidden: Array<[string, string]> = [
+      ['accountability profile id', ids.profileId],
+      ['account id', ids.accountId],
+      ['session id', ids.sessionId],
+      ...encodingsOf('session token hash', 'n/a', Buffer.from(ids.sessionHash)).slice(1),
+      ...encodingsOf('account lookup key', 'n/a', Buffer.from(ids.accountKey)).slice(1),
+      ...linkKeys.flatMap((key, i) => encodingsOf(`identity link key ${i}`, 'n/a', Buffer.from(key)).slice(1)),
+      ...encodingsOf('raw token', rawTokenOf(owner), Buffer.from(rawTokenOf(owner), 'base64url')),
+      ['other person\'s email', 'someone.else@example.org'],
+      ['ban reason', banReason],
+      ...internalFieldNames.map((name): [string, string] => [`field ${name}`, name]),
+    ];
+    const ownData: Array<[string, string]> = [['owner email', ownerData.email], ['owner name', ownerData.name]];
+
+    const leaks: string[] = [];
+    for (const [route, send] of Object.entries(walk)) {
+      const response = await send();
+      expect(response.statusCode, route).toBeLessThan(400);
+      // The visitor's own cookie is the one place its token may travel; everything else is scanned.
+      const headers = Object.entries(response.headers)
+        .map(([name, value]) => `${name}: ${String(value)}`)
+        .map((line) => (line.startsWith('set-cookie:') ? line.replaceAll(rawTokenOf(owner), '[own cookie]') : line));
+      const text = `${headers.join('\n')}\n${response.body}`;
+      const needles = ownDataRoutes.has(route) ? forbidden : [...forbidden, ...ownData];
+      leaks.push(...found(text, needles).map((label) => `${route}: ${label}`));
+    }
+    expect(leaks).toEqual([]);
+  });
+
+  it('that carry personal data are marked no-store', async () => {
+    await owner.request('POST', '/identity-link', { identityData: ownerData, consent: true });
+    for (const response of [
+      await owner.request('GET', '/session'),
+      await owner.request('GET', '/identity-link'),
+      await resolveForApp(test, apiKey, owner.token),
+    ]) {
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['cache-control']).toBe('no-store');
+    }
+  });
+});
