@@ -31,6 +31,22 @@ import { createSessionRepository } from './modules/sessions/session-repository.j
 import { PublicPersona, sessionRoutes } from './modules/sessions/session-routes.js';
 import { createSessionService } from './modules/sessions/session-service.js';
 
+/**
+ * While closing, every answer says `Connection: close`: a keep-alive client whose request was in
+ * flight when shutdown began would otherwise hold the server open until its idle timeout.
+ */
+function closeConnectionsWhenClosing(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
+}
+
 export interface AppDeps {
   readonly config: Config;
   readonly database: DatabaseHandle;
@@ -75,6 +91,7 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     // Responses here describe a person or an operator's data; no shared cache may keep them.
     reply.header('cache-control', 'no-store');
   });
+  closeConnectionsWhenClosing(app);
   registerErrorHandling(app);
   registerCrossSiteProtection(app, config.allowedOrigins);
   registerRequestMetrics(app, metrics);

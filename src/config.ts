@@ -105,7 +105,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   });
 }
 
+/** Variables that must be written as plain whole numbers (Convert would turn `3000.5` into 3000). */
+const INTEGER_VARIABLES = ['PORT', 'BODY_LIMIT_BYTES', 'SESSION_CACHE_TTL_SECONDS', 'SESSION_CACHE_MAX_ENTRIES'];
+
 function parseEnvironment(env: NodeJS.ProcessEnv): Environment {
+  const notWhole = INTEGER_VARIABLES.filter((name) => env[name] !== undefined && env[name] !== '' && !/^\d+$/.test(env[name]));
+  if (notWhole.length > 0) throw new ConfigError(`Invalid configuration: ${notWhole.join(', ')} must be a whole number.`);
   const known = Object.fromEntries(
     Object.keys(EnvironmentSchema.properties)
       .filter((name) => env[name] !== undefined && env[name] !== '')

@@ -14,6 +14,7 @@ export function registerCrossSiteProtection(app: FastifyInstance, allowedOrigins
   app.addHook('onRequest', async (request, reply) => {
     if (SAFE_METHODS.has(request.method)) return;
     const site = request.headers['sec-fetch-site'];
+    if (site === 'same-origin' || site === 'none') return; // the browser vouches (a proxy may rewrite Host)
     const origin = request.headers.origin;
     const crossSite =
       site === 'cross-site' || (origin !== undefined && !allowed.has(origin) && !sameOrigin(origin, request.host));

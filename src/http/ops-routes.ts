@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { Registry } from 'prom-client';
 import { sendError } from './error-handler.js';
+import { errorResponses } from './schemas.js';
 
 export interface OpsDeps {
   readonly ping: () => Promise<void>;
@@ -19,7 +20,13 @@ export const opsRoutes: FastifyPluginAsyncTypebox<OpsDeps> = async (app, { ping,
 
   app.get(
     '/readyz',
-    { schema: { tags: ['ops'], summary: 'Readiness: the database answers', response: { 200: Status } } },
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Readiness: the database answers',
+        response: { 200: Status, ...errorResponses(503) },
+      },
+    },
     async (request, reply) => {
       try {
         await ping();

@@ -23,7 +23,7 @@ export const identificationRoutes: FastifyPluginAsyncTypebox<{ identification: I
   app.post(
     '/identity-link',
     {
-      bodyLimit: IDENTITY_BODY_LIMIT,
+      bodyLimit: Math.min(IDENTITY_BODY_LIMIT, app.initialConfig.bodyLimit ?? IDENTITY_BODY_LIMIT),
       schema: {
         tags: ['identification'],
         summary: 'Attach identity data, with explicit consent',
