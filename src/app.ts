@@ -28,7 +28,7 @@ import { identificationRoutes } from './modules/identification/identification-ro
 import { createIdentificationService } from './modules/identification/identification-service.js';
 import { SessionCache } from './modules/sessions/session-cache.js';
 import { createSessionRepository } from './modules/sessions/session-repository.js';
-import { PublicPersona, sessionRoutes } from './modules/sessions/session-routes.js';
+import { sessionRoutes } from './modules/sessions/session-routes.js';
 import { createSessionService } from './modules/sessions/session-service.js';
 
 /**
@@ -86,10 +86,11 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   const apps = createAppService({ apps: createAppRepository(database.db), sessions, hasher, pseudonyms, clock });
   const bans = createBanService({ bans: createBanRepository(database.db), invalidation, clock });
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header(CORRELATION_HEADER, request.id);
     // Responses here describe a person or an operator's data; no shared cache may keep them.
     reply.header('cache-control', 'no-store');
+    done();
   });
   closeConnectionsWhenClosing(app);
   registerErrorHandling(app);
@@ -97,7 +98,7 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   registerRequestMetrics(app, metrics);
   await app.register(fastifyCookie, { secret: [...config.secrets.cookieSecrets] });
   await registerOpenApi(app);
-  for (const schema of [ErrorBody, PublicPersona, ...appSchemas]) app.addSchema(schema);
+  for (const schema of [ErrorBody, ...appSchemas]) app.addSchema(schema);
 
   await app.register(opsRoutes, { ping: database.ping, registry: metrics.registry });
   await app.register(async (visitor) => {

@@ -19,7 +19,7 @@ interface CookieValue {
   readonly issuedAt: number;
 }
 
-type Unsign = (value: string) => { valid: boolean; renew: boolean; value: string | null };
+export type Unsign = (value: string) => { valid: boolean; renew: boolean; value: string | null };
 
 /**
  * Reads a signed `anon_id` value (`<token>.<issued-at, base36 seconds>` plus the signature).
@@ -38,8 +38,8 @@ export function parseAnonCookie(raw: string | undefined, unsign: Unsign): (Cooki
  * The visitor's anonymous token: the cookie's, or a new one set on the reply. Setting a cookie costs
  * nothing in the database; state is created only when the visitor first needs it.
  */
-export function anonTokenOf(request: FastifyRequest, reply: FastifyReply, nowSeconds: number): AnonToken {
-  const parsed = parseAnonCookie(request.cookies[ANON_COOKIE], request.unsignCookie.bind(request));
+export function anonTokenOf(request: FastifyRequest, reply: FastifyReply, unsign: Unsign, nowSeconds: number): AnonToken {
+  const parsed = parseAnonCookie(request.cookies[ANON_COOKIE], unsign);
   if (parsed) {
     if (parsed.renew || nowSeconds - parsed.issuedAt > REFRESH_AFTER_SECONDS) setAnonCookie(reply, parsed.token, nowSeconds);
     return { token: parsed.token, isNew: false };

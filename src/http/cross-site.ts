@@ -11,14 +11,15 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 export function registerCrossSiteProtection(app: FastifyInstance, allowedOrigins: readonly string[]): void {
   const allowed = new Set(allowedOrigins);
-  app.addHook('onRequest', async (request, reply) => {
-    if (SAFE_METHODS.has(request.method)) return;
+  app.addHook('onRequest', (request, reply, done) => {
+    if (SAFE_METHODS.has(request.method)) return done();
     const site = request.headers['sec-fetch-site'];
-    if (site === 'same-origin' || site === 'none') return; // the browser vouches (a proxy may rewrite Host)
+    if (site === 'same-origin' || site === 'none') return done(); // the browser vouches (a proxy may rewrite Host)
     const origin = request.headers.origin;
     const crossSite =
       site === 'cross-site' || (origin !== undefined && !allowed.has(origin) && !sameOrigin(origin, request.host));
-    if (crossSite) return sendError(request, reply, 'CROSS_SITE', 'State-changing requests from other sites are refused.');
+    if (!crossSite) return done();
+    sendError(request, reply, 'CROSS_SITE', 'State-changing requests from other sites are refused.');
   });
 }
 

@@ -1,5 +1,7 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 
+const ABOVE_INFO = new Set(['warn', 'error', 'fatal', 'silent']);
+
 /**
  * One log line per request, after it completes: method, route pattern, status and duration, under
  * the correlation id. Fastify's default lines would add the client's IP address and the raw URL
@@ -13,6 +15,7 @@ export class RequestLogging extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    if (!error && ABOVE_INFO.has(reply.log.level)) return; // nothing would be written: build nothing
     const line = {
       method: request.method,
       route: request.routeOptions.url ?? 'unmatched',

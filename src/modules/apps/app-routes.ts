@@ -5,6 +5,7 @@ import { parseAnonCookie } from '../../http/anon-cookie.js';
 import { sendError } from '../../http/error-handler.js';
 import { body, errorResponses } from '../../http/schemas.js';
 import { AppError } from '../../errors.js';
+import { PersonaOrNull } from '../sessions/session-routes.js';
 import type { AppService } from './app-service.js';
 
 const AppSummary = Type.Object(
@@ -48,7 +49,7 @@ export const appRoutes: FastifyPluginAsyncTypebox<{ apps: AppService }> = async 
         response: {
           200: body({
             started: Type.Boolean(),
-            persona: Type.Union([Type.Ref('PublicPersona'), Type.Null()]),
+            persona: PersonaOrNull,
             banned: Type.Boolean(),
             personHash: Type.Union([Type.String(), Type.Null()]),
           }),

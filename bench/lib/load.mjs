@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import autocannon from 'autocannon';
+
+function run(options) {
+  return new Promise((resolve, reject) => {
+    autocannon(options, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+
+/** CPU seconds a process has used (Linux /proc; utime+stime in clock ticks, 100 per second). */
+function processCpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN; // not Linux: the CPU columns stay empty
+  }
+}
+
+/**
+ * Busy CPU seconds of the whole machine, from /proc/stat: os.cpus() leaves out softirq (loopback
+ * networking) and steal, which a VM still bills to the process that was running (so it must count).
+ */
+function machineCpuSeconds() {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return (user + nice + system + irq + softirq + steal) / 100;
+  } catch {
+    return cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0) / 1000;
+  }
+}
+
+/**
+ * Who used the CPU during the measured run, in % of one core. A load generator near 100% means the
+ * figure is the generator's limit, not the server's; "other" is everything else on the machine.
+ */
+async function withCpuAccounting(serverPid, work) {
+  const start = { at: performance.now(), self: process.cpuUsage(), server: processCpuSeconds(serverPid), machine: machineCpuSeconds() };
+  const result = await work();
+  const seconds = (performance.now() - start.at) / 1000;
+  const self = process.cpuUsage(start.self);
+  const loadgen = (self.user + self.system) / 1e6;
+  const server = processCpuSeconds(serverPid) - start.server;
+  const machine = machineCpuSeconds() - start.machine;
+  const pct = (value) => Math.round((value / seconds) * 100);
+  return { result, serverSeconds: server, cpu: { server: pct(server), loadgen: pct(loadgen), other: pct(machine - server - loadgen) } };
+}
+
+/**
+ * Loads `url` with `cookie`: a warm-up (JIT, caches, connection set-up) that is thrown away, then
+ * the measured run. autocannon runs in this process; the server is another process (`serverPid`).
+ */
+export async function measure({ url, cookie, serverPid, connections, warmupSeconds, durationSeconds }) {
+  const options = { url, connections, headers: { cookie } };
+  if (warmupSeconds > 0) await run({ ...options, duration: warmupSeconds });
+  const { result, cpu, serverSeconds } = await withCpuAccounting(serverPid, () => run({ ...options, duration: durationSeconds }));
+  return {
+    summary: {
+      rps: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      latencyAvg: result.latency.average,
+      requests: result.requests.total,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      cpu,
+      // Server CPU per answered request: steadier than req/s when other processes share the machine.
+      serverCpuUsPerRequest: Math.round((serverSeconds * 1e6) / result.requests.total),
+    },
+    raw: result,
+  };
+}

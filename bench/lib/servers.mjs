@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import fastifyCookie from '@fastify/cookie';
+import { freePort, startNode, stop, waitReady } from './children.mjs';
+
+/** 32 random bytes as base64url: the 43 characters the service asks of every secret. */
+export const newSecret = () => randomBytes(32).toString('base64url');
+
+/**
+ * The real service from the build output, as an operator runs it in production: fresh secrets,
+ * warn-level logs, and either DATA_DIR (embedded PGlite) or DATABASE_URL (PostgreSQL).
+ */
+export async function startService({ root, database, nodeArgs = [] }) {
+  const port = await freePort();
+  const env = {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    COOKIE_SECRETS: newSecret(),
+    TOKEN_HASH_KEY: newSecret(),
+    PSEUDONYM_KEYS: `k1:${newSecret()}`,
+    ADMIN_TOKEN: newSecret(),
+    ...database, // { DATA_DIR } or { DATABASE_URL }
+  };
+  const proc = startNode(join(root, 'dist/main.js'), { env, nodeArgs, name: 'personae (dist/main.js)' });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    // Migrations run before listen, so a first PGlite start can take a few seconds.
+    await waitReady(proc, `${base}/readyz`, 60_000);
+    const cookie = await startGuest(base);
+    await expectStarted(`${base}/session`, cookie, proc.name);
+    return { proc, url: `${base}/session`, cookie };
+  } catch (error) {
+    await stop(proc);
+    throw error;
+  }
+}
+
+/** POST /session without a cookie starts a guest; its Set-Cookie is the visitor's `anon_id`. */
+async function startGuest(base) {
+  const response = await fetch(`${base}/session`, { method: 'POST' });
+  const body = await response.text();
+  if (response.status !== 201) throw new Error(`POST /session answered ${response.status}: ${body}`);
+  const setCookie = response.headers.getSetCookie().find((line) => line.startsWith('anon_id='));
+  if (!setCookie) throw new Error('POST /session set no anon_id cookie');
+  // Sent back exactly as received (still URL-encoded), as a browser would.
+  return setCookie.slice(0, setCookie.indexOf(';'));
+}
+
+/** So we truly measure a started identity, not the cheaper "not started" answer. */
+async function expectStarted(url, cookie, name) {
+  const response = await fetch(url, { headers: { cookie } });
+  const body = await response.json();
+  if (response.status !== 200 || body.started !== true) {
+    throw new Error(`${name}: GET /session with the cookie answered ${response.status} ${JSON.stringify(body)}`);
+  }
+}
+
+/** The bare baseline, with a cookie made as the service makes it: a signed `<token>.<base36 seconds>`. */
+export async function startBare({ root }) {
+  const port = await freePort();
+  const secret = newSecret();
+  const proc = startNode(join(root, 'bench/bare-server.mjs'), {
+    env: { PORT: String(port), HOST: '127.0.0.1', COOKIE_SECRET: secret, NODE_ENV: 'production' },
+    name: 'bare server (bench/bare-server.mjs)',
+  });
+  const url = `http://127.0.0.1:${port}/session`;
+  try {
+    await waitReady(proc, `http://127.0.0.1:${port}/readyz`);
+    const value = `${newSecret()}.${Math.floor(Date.now() / 1000).toString(36)}`;
+    const cookie = fastifyCookie.serialize('anon_id', fastifyCookie.sign(value, secret));
+    await expectStarted(url, cookie, proc.name);
+    return { proc, url, cookie };
+  } catch (error) {
+    await stop(proc);
+    throw error;
+  }
+}
