@@ -1,14 +1,14 @@
 import type { InvalidationBus } from '../../cache/invalidation-bus.js';
 import type { Clock } from '../../clock.js';
 import { AppError } from '../../errors.js';
-import type { AdminContext } from '../apps/app-service.js';
+import type { Actor } from '../audit/audit-repository.js';
 import { describeSubject, type BanSubject } from './ban.js';
 import type { BanRepository } from './ban-repository.js';
 
 export interface BanService {
   /** Bans the person behind the subject: every persona, every account, every session of theirs. */
-  ban(subject: BanSubject, reason: string, admin: AdminContext): Promise<void>;
-  unban(subject: BanSubject, admin: AdminContext): Promise<void>;
+  ban(subject: BanSubject, reason: string, admin: Actor): Promise<void>;
+  unban(subject: BanSubject, admin: Actor): Promise<void>;
 }
 
 export interface BanServiceDeps {

@@ -4,18 +4,14 @@ import type { Pseudonyms } from '../../crypto/pseudonyms.js';
 import { AppError } from '../../errors.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { API_KEY_PREFIX, type AppSummary, type AppView } from './app.js';
+import type { Actor } from '../audit/audit-repository.js';
 import type { AppRepository } from './app-repository.js';
-
-export interface AdminContext {
-  readonly actor: string;
-  readonly correlationId: string;
-}
 
 export interface AppService {
   /** Registers an app; its API key is returned this once and stored only as a keyed hash. */
-  create(name: string, admin: AdminContext): Promise<{ readonly app: AppSummary; readonly apiKey: string }>;
+  create(name: string, admin: Actor): Promise<{ readonly app: AppSummary; readonly apiKey: string }>;
   list(): Promise<AppSummary[]>;
-  revoke(id: string, admin: AdminContext): Promise<void>;
+  revoke(id: string, admin: Actor): Promise<void>;
   /** The app behind an API key, or null for a wrong, malformed or revoked key. */
   authenticate(apiKey: string): Promise<{ readonly id: string } | null>;
   /**

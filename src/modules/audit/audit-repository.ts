@@ -1,12 +1,16 @@
 import type { Tx } from '../../db/database.js';
 
-export interface AuditEntry {
-  /** Who acted: `admin`, `app:<id>`, or the system. Never a person's identifier. */
+/** Who is acting, and in which request: what every audited change carries. */
+export interface Actor {
+  /** `admin`, `app:<id>`, or the system. Never a person's identifier. */
   readonly actor: string;
+  readonly correlationId: string;
+}
+
+export interface AuditEntry extends Actor {
   readonly action: string;
   /** What was acted on, as the actor named it (a persona id, an author id, an app id). */
   readonly target: string;
-  readonly correlationId: string;
   readonly detail?: Record<string, unknown>;
 }
 
