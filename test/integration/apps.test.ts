@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomSecret, registerApp, resolveForApp, startTestApp, Visitor, type TestApp } from '../support/app.js';
+import {
+  randomSecret,
+  registerApp,
+  resolveForApp,
+  resolveTicket,
+  startTestApp,
+  ticketFor,
+  Visitor,
+  type TestApp,
+} from '../support/app.js';
 
 let test: TestApp;
 beforeAll(async () => {
@@ -116,48 +125,80 @@ describe('POST /apps/resolve: app authentication', () => {
   it('refuses no key, a wrong key, the admin token and a revoked key with 401 APP_UNAUTHORIZED', async () => {
     const visitor = new Visitor(test.app);
     await visitor.start();
-    const { id, apiKey } = await registerApp(test, 'soon-revoked');
-    expect((await resolveForApp(test, apiKey, visitor.token)).statusCode).toBe(200);
-    expect((await admin('DELETE', `/admin/apps/${id}`)).statusCode).toBe(200);
+    const app = await registerApp(test, 'soon-revoked');
+    expect((await resolveForApp(test, app, visitor)).statusCode).toBe(200);
+    // A ticket issued while the app was active: only the key can be the reason for refusal.
+    const ticket = await ticketFor(visitor, app.id);
+    expect((await admin('DELETE', `/admin/apps/${app.id}`)).statusCode).toBe(200);
 
-    const noKey = await test.app.inject({ method: 'POST', url: '/apps/resolve', payload: { token: visitor.token } });
+    const { apiKey } = app;
+    const noKey = await test.app.inject({ method: 'POST', url: '/apps/resolve', payload: { ticket } });
     const wrongKeys = ['pk_app_' + 'A'.repeat(43), apiKey.slice(0, -1) + (apiKey.endsWith('A') ? 'B' : 'A'), test.config.secrets.adminToken, apiKey];
-    for (const response of [noKey, ...(await Promise.all(wrongKeys.map((key) => resolveForApp(test, key, visitor.token))))]) {
+    for (const response of [noKey, ...(await Promise.all(wrongKeys.map((key) => resolveTicket(test, key, ticket))))]) {
       expect(response.statusCode).toBe(401);
       expect(response.json()).toEqual({ code: 'APP_UNAUTHORIZED', message: expect.any(String), correlationId: expect.any(String) });
     }
   });
 
+  /** One character of the sealed part changed, far from the prefix and from the padding bits at the end. */
+  const flipMiddle = (ticket: string) => {
+    const at = Math.floor(ticket.length / 2);
+    return ticket.slice(0, at) + (ticket[at] === 'A' ? 'B' : 'A') + ticket.slice(at + 1);
+  };
+
   it.each([
-    ['garbage', () => 'not-a-cookie'],
-    ['unsigned', (token: string) => token.split('.').slice(0, 2).join('.')],
-    ['tampered', (token: string) => token.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))],
-  ])('answers 400 INVALID_TOKEN for a %s token', async (_kind, spoil) => {
-    const { apiKey } = await registerApp(test, 'strict');
+    ['garbage', () => 'not-a-ticket'],
+    ['prefix-only', () => 'at1.'],
+    ['unprefixed', (ticket: string) => ticket.slice('at1.'.length)],
+    ['wrong-version', (ticket: string) => `at2.${ticket.slice('at1.'.length)}`],
+    ['truncated', (ticket: string) => ticket.slice(0, -8)],
+    ['tampered', flipMiddle],
+    ['unsealed (a forged plaintext ticket)', (_ticket: string, appId: string) =>
+      `at1.${Buffer.from(JSON.stringify({ h: Buffer.alloc(32).toString('base64url'), a: appId, e: 4_102_444_800 })).toString('base64url')}`],
+    ['raw cookie value (the old token)', (_ticket: string, _appId: string, visitor: Visitor) => visitor.token],
+  ])('answers 400 INVALID_TICKET for a %s ticket', async (_kind, spoil) => {
+    const app = await registerApp(test, 'strict');
     const visitor = new Visitor(test.app);
     await visitor.start();
-    const response = await resolveForApp(test, apiKey, spoil(visitor.token));
+    const ticket = await ticketFor(visitor, app.id);
+    const response = await resolveTicket(test, app.apiKey, spoil(ticket, app.id, visitor));
     expect(response.statusCode).toBe(400);
-    expect(response.json().code).toBe('INVALID_TOKEN');
+    expect(response.json()).toEqual({ code: 'INVALID_TICKET', message: expect.any(String), correlationId: expect.any(String) });
+    // The genuine ticket still works: the refusal was the spoiling's doing.
+    expect((await resolveTicket(test, app.apiKey, ticket)).statusCode).toBe(200);
+  });
+
+  it('refuses the old `token` property, and a missing ticket, with 400 VALIDATION_FAILED', async () => {
+    const app = await registerApp(test, 'old-client');
+    const visitor = new Visitor(test.app);
+    await visitor.start();
+    const ticket = await ticketFor(visitor, app.id);
+    const resolve = (payload: object) =>
+      test.app.inject({ method: 'POST', url: '/apps/resolve', headers: { authorization: `Bearer ${app.apiKey}` }, payload });
+    for (const payload of [{ token: visitor.token }, { ticket, token: visitor.token }, {}, { ticket: '' }]) {
+      const response = await resolve(payload);
+      expect(response.statusCode, JSON.stringify(Object.keys(payload))).toBe(400);
+      expect(response.json().code).toBe('VALIDATION_FAILED');
+    }
   });
 });
 
 describe('POST /apps/resolve: what an app learns', () => {
   it('answers "not started" for a visitor with a cookie but no state, and creates nothing', async () => {
-    const { apiKey } = await registerApp(test, 'lazy');
+    const app = await registerApp(test, 'lazy');
     const visitor = new Visitor(test.app);
     await visitor.request('GET', '/session');
-    const response = await resolveForApp(test, apiKey, visitor.token);
+    const response = await resolveForApp(test, app, visitor);
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ started: false, persona: null, banned: false, personHash: null, correlationId: expect.any(String) });
     expect((await visitor.request('GET', '/session')).json().started).toBe(false);
   });
 
   it('with start: true, starts the guest the browser then sees as its own', async () => {
-    const { apiKey } = await registerApp(test, 'starter');
+    const app = await registerApp(test, 'starter');
     const visitor = new Visitor(test.app);
     await visitor.request('GET', '/session');
-    const resolved = (await resolveForApp(test, apiKey, visitor.token, true)).json();
+    const resolved = (await resolveForApp(test, app, visitor, true)).json();
     expect(resolved).toMatchObject({ started: true, banned: false });
     expect(resolved.personHash).toMatch(PERSON_HASH);
     const session = (await visitor.request('GET', '/session')).json();
@@ -166,11 +207,11 @@ describe('POST /apps/resolve: what an app learns', () => {
   });
 
   it('answers a started visitor\'s persona exactly as GET /session does, not banned, with a person hash', async () => {
-    const { apiKey } = await registerApp(test, 'reader');
+    const app = await registerApp(test, 'reader');
     const visitor = new Visitor(test.app);
     await visitor.start();
     const session = (await visitor.request('GET', '/session')).json();
-    const resolved = (await resolveForApp(test, apiKey, visitor.token)).json();
+    const resolved = (await resolveForApp(test, app, visitor)).json();
     expect(Object.keys(resolved).sort()).toEqual(['banned', 'correlationId', 'personHash', 'persona', 'started']);
     expect(resolved.persona).toEqual(session.persona);
     expect(Object.keys(resolved.persona).sort()).toEqual(['authorId', 'displayName', 'id', 'trustLevel']);
@@ -181,11 +222,11 @@ describe('POST /apps/resolve: what an app learns', () => {
 
 describe('pairwise person hashes', () => {
   it('are stable for one person in one app, across calls', async () => {
-    const { apiKey } = await registerApp(test, 'stable');
+    const app = await registerApp(test, 'stable');
     const visitor = new Visitor(test.app);
     await visitor.start();
     const hashes: string[] = [];
-    for (let i = 0; i < 3; i++) hashes.push((await resolveForApp(test, apiKey, visitor.token)).json().personHash);
+    for (let i = 0; i < 3; i++) hashes.push((await resolveForApp(test, app, visitor)).json().personHash);
     expect(new Set(hashes).size).toBe(1);
     expect(hashes[0]).toMatch(PERSON_HASH);
   });
@@ -194,8 +235,8 @@ describe('pairwise person hashes', () => {
     const [a, b] = [await registerApp(test, 'app-a'), await registerApp(test, 'app-b')];
     const visitor = new Visitor(test.app);
     await visitor.start();
-    const inA: string = (await resolveForApp(test, a.apiKey, visitor.token)).json().personHash;
-    const inB: string = (await resolveForApp(test, b.apiKey, visitor.token)).json().personHash;
+    const inA: string = (await resolveForApp(test, a, visitor)).json().personHash;
+    const inB: string = (await resolveForApp(test, b, visitor)).json().personHash;
     expect(inA).not.toBe(inB);
     // Unrelated: neither contains the other nor shares more than a chance prefix after the key id.
     const [macA, macB] = [inA.slice(3), inB.slice(3)];
@@ -204,20 +245,20 @@ describe('pairwise person hashes', () => {
   });
 
   it('differ for two people in one app', async () => {
-    const { apiKey } = await registerApp(test, 'crowd');
+    const app = await registerApp(test, 'crowd');
     const [one, two] = [new Visitor(test.app), new Visitor(test.app)];
     await Promise.all([one.start(), two.start()]);
-    const [h1, h2] = await Promise.all([one, two].map(async (v) => (await resolveForApp(test, apiKey, v.token)).json().personHash));
+    const [h1, h2] = await Promise.all([one, two].map(async (v) => (await resolveForApp(test, app, v)).json().personHash));
     expect(h1).toMatch(PERSON_HASH);
     expect(h2).toMatch(PERSON_HASH);
     expect(h1).not.toBe(h2);
   });
 
   it('stay as handed out when pseudonym keys rotate; new pairs get the new key', async () => {
-    const { apiKey } = await registerApp(test, 'long-lived');
+    const app = await registerApp(test, 'long-lived');
     const visitor = new Visitor(test.app);
     await visitor.start();
-    const before: string = (await resolveForApp(test, apiKey, visitor.token)).json().personHash;
+    const before: string = (await resolveForApp(test, app, visitor)).json().personHash;
 
     // The same service restarted with k2 as current key (k1 kept), on the same database.
     const { secrets } = test.config;
@@ -231,9 +272,13 @@ describe('pairwise person hashes', () => {
       },
     });
     try {
-      expect((await resolveForApp(rotated, apiKey, visitor.token)).json().personHash).toBe(before);
+      // The same browser on the restarted service: the cookie, and tickets, carry over.
+      const rotatedVisitor = new Visitor(rotated.app);
+      rotatedVisitor.cookie = visitor.cookie;
+      expect((await resolveTicket(rotated, app.apiKey, await ticketFor(visitor, app.id))).json().personHash).toBe(before);
+      expect((await resolveForApp(rotated, app, rotatedVisitor)).json().personHash).toBe(before);
       const fresh = await registerApp(rotated, 'after-rotation');
-      expect((await resolveForApp(rotated, fresh.apiKey, visitor.token)).json().personHash).toMatch(/^k2\.[A-Za-z0-9_-]{43}$/);
+      expect((await resolveForApp(rotated, fresh, rotatedVisitor)).json().personHash).toMatch(/^k2\.[A-Za-z0-9_-]{43}$/);
     } finally {
       await rotated.close();
     }

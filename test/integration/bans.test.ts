@@ -22,7 +22,7 @@ const lift = (subject: Subject) => admin('/admin/bans/lift', { subject });
 
 const sessionOf = async (visitor: Visitor) => (await visitor.request('GET', '/session')).json();
 const linkIdentity = (visitor: Visitor) => visitor.request('POST', '/identity-link', { identityData: { name: 'Ada' }, consent: true });
-const resolvedBan = async (visitor: Visitor) => (await resolveForApp(test, app.apiKey, visitor.token)).json().banned;
+const resolvedBan = async (visitor: Visitor) => (await resolveForApp(test, app, visitor)).json().banned;
 const auditCount = async () => (await test.database.db.selectFrom('audit_log').select('id').execute()).length;
 
 /** A started visitor whose session sits in the node's cache (GET /session twice: miss, then hit). */
@@ -42,7 +42,7 @@ describe('a ban, by each kind of subject', () => {
   it.each([
     ['persona id', 'persona', async (_v: Visitor, p: Persona) => ({ personaId: p.id })],
     ['author id', 'author', async (_v: Visitor, p: Persona) => ({ authorId: p.authorId })],
-    ['person hash', 'person-hash', async (v: Visitor) => ({ personHash: (await resolveForApp(test, app.apiKey, v.token)).json().personHash })],
+    ['person hash', 'person-hash', async (v: Visitor) => ({ personHash: (await resolveForApp(test, app, v)).json().personHash })],
   ])('by %s: applies on the next request, is audited, and lifts', async (_kind, prefix, subjectOf) => {
     const { visitor, persona } = await startedAndCached();
     const subject: Subject = await subjectOf(visitor, persona);
@@ -165,7 +165,7 @@ describe('a ban lands on the person, not the persona', () => {
       expect(await sessionOf(second)).toMatchObject({ banned: false, persona: { id: personaId, authorId } });
     }
     const [hashFirst, hashSecond] = await Promise.all(
-      [first.visitor, second].map(async (v) => (await resolveForApp(test, app.apiKey, v.token)).json().personHash),
+      [first.visitor, second].map(async (v) => (await resolveForApp(test, app, v)).json().personHash),
     );
     expect(hashSecond).toBe(hashFirst); // one person, one hash per app
 

@@ -249,7 +249,7 @@ describe('zero knowledge (spec 000): the database plus every server key, without
     const visitors = Array.from({ length: 3 }, () => new Visitor(test.app));
     for (const [i, visitor] of visitors.entries()) {
       await visitor.start();
-      await resolveForApp(test, app.apiKey, visitor.token);
+      await resolveForApp(test, app, visitor);
       expect((await link(visitor, { identityData: { email: `zk${i}@example.org` }, consent: true })).statusCode).toBe(201);
     }
     const linkOnly = new Visitor(test.app);

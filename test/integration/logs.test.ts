@@ -1,7 +1,7 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerApp, resolveForApp, startTestApp, Visitor, type TestApp } from '../support/app.js';
+import { registerApp, resolveTicket, startTestApp, Visitor, type TestApp } from '../support/app.js';
 
 let test: TestApp;
 beforeAll(async () => {
@@ -32,7 +32,7 @@ const identityData = { email: 'log.person@example.org', name: 'Lorelei Logwood',
 const spoofedIp = '198.51.100.23';
 
 describe('logs', () => {
-  it('carry a correlation id and no IP, token, key, cookie or identity data, on every route and error', async () => {
+  it('carry a correlation id and no IP, token, ticket, key, cookie or identity data, on every route and error', async () => {
     const from = test.logs.length;
     const app = await registerApp(test, 'logs');
     const visitor = new Visitor(test.app);
@@ -61,10 +61,30 @@ describe('logs', () => {
     await record(visitor.request('DELETE', '/identity-link', undefined, headers));
     const rawToken = visitor.token.split('.')[0] ?? '';
 
-    // The app API: success, a wrong key, a token that is not a cookie.
-    await record(resolveForApp(test, app.apiKey, visitor.token));
-    await record(resolveForApp(test, `${app.apiKey}x`, visitor.token));
-    await record(resolveForApp(test, app.apiKey, rawToken));
+    // Tickets: issued, then refused for an unknown app, a malformed app id, and from another site.
+    const tickets: string[] = [];
+    const issueTicket = async (appId: string, extra: Record<string, string> = {}) => {
+      const response = await record(visitor.request('POST', '/session/app-ticket', { appId }, { ...headers, ...extra }));
+      if (response.statusCode === 201) tickets.push(String(response.json().ticket));
+      return response;
+    };
+    expect((await issueTicket(app.id)).statusCode).toBe(201);
+    expect((await issueTicket('00000000-0000-4000-8000-000000000000')).statusCode).toBe(404);
+    expect((await issueTicket(rawToken)).statusCode).toBe(400);
+    expect((await issueTicket(app.id, { 'sec-fetch-site': 'cross-site' })).statusCode).toBe(403);
+    const ticket = tickets[0] ?? '';
+    const middle = Math.floor(ticket.length / 2);
+    const tampered = ticket.slice(0, middle) + (ticket[middle] === 'A' ? 'B' : 'A') + ticket.slice(middle + 1);
+
+    // The app API: success, a wrong key, a tampered ticket, the raw token where a ticket belongs,
+    // and the old `token` property (a validation error that must not echo its value).
+    await record(resolveTicket(test, app.apiKey, ticket));
+    await record(resolveTicket(test, `${app.apiKey}x`, ticket));
+    expect((await record(resolveTicket(test, app.apiKey, tampered))).json().code).toBe('INVALID_TICKET');
+    expect((await record(resolveTicket(test, app.apiKey, rawToken))).json().code).toBe('INVALID_TICKET');
+    const oldShape = { token: visitor.token, ticket };
+    const refusedShape = await inject({ method: 'POST', url: '/apps/resolve', headers: { authorization: `Bearer ${app.apiKey}` }, payload: oldShape });
+    expect(refusedShape.json().code).toBe('VALIDATION_FAILED');
 
     // The admin API, including its failures.
     const second = await admin('POST', '/admin/apps', { name: 'second' });
@@ -74,6 +94,8 @@ describe('logs', () => {
     await admin('DELETE', '/admin/apps/00000000-0000-4000-8000-000000000000');
     await admin('POST', '/admin/bans', { subject: { personaId: persona.id }, reason: 'logs' });
     await record(visitor.request('POST', '/identity-link', { identityData, consent: true })); // 403 BANNED
+    expect((await issueTicket(app.id)).statusCode).toBe(201); // still allowed when banned
+    expect((await record(resolveTicket(test, app.apiKey, tickets.at(-1) ?? ''))).json().banned).toBe(true);
     await admin('POST', '/admin/bans/lift', { subject: { personaId: persona.id } });
     await admin('POST', '/admin/bans', { subject: { authorId: 'nobody' }, reason: 'logs' }); // 404
     const wrongAdmin = 'not-the-admin-token-but-secret-looking-0123456789';
@@ -91,6 +113,7 @@ describe('logs', () => {
     await postLink({ identityData: email, consent: false });
     await inject({ method: 'GET', url: `/nowhere?token=${rawToken}&email=${identityData.email}`, headers: cookie });
     await inject({ method: 'GET', url: `/session?token=${rawToken}`, headers: cookie });
+    await inject({ method: 'GET', url: `/nowhere?ticket=${ticket}`, headers: cookie });
     await postLink({ identityData: { ...email, note: 'x'.repeat(9000) }, consent: true });
     await postLink(`<email>${identityData.email}</email>`, 'application/xml');
     await inject({ method: 'POST', url: '/session', headers: { ...cookie, origin: 'https://evil.example' } });
@@ -102,6 +125,7 @@ describe('logs', () => {
     const codes = new Set(responses.map((response) => response.statusCode));
     for (const status of [200, 201, 400, 401, 403, 404, 413, 415]) expect(codes).toContain(status);
 
+    expect(tickets).toHaveLength(2);
     const { text, lines } = linesSince(from);
     const setCookies = responses.flatMap((response) => response.cookies.map((c) => c.value));
     const needles: Record<string, string> = {
@@ -114,6 +138,9 @@ describe('logs', () => {
       'cookie value': visitor.token,
       'cookie as sent': visitor.cookie ?? '',
       ...Object.fromEntries(setCookies.map((value, i) => [`set-cookie ${i}`, value])),
+      ...Object.fromEntries(tickets.map((value, i) => [`ticket ${i}`, value])),
+      ...Object.fromEntries(tickets.map((value, i) => [`ticket ${i} (sealed part)`, value.slice('at1.'.length)])),
+      'tampered ticket': tampered,
       'api key': app.apiKey,
       'second api key': secondKey,
       'admin token': test.config.secrets.adminToken,

@@ -2,7 +2,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/database.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { redisUrl, registerApp, resolveForApp, startTestApp, testEnvironment, Visitor, type TestApp } from '../support/app.js';
+import {
+  redisUrl,
+  registerApp,
+  resolveForApp,
+  resolveTicket,
+  startTestApp,
+  testEnvironment,
+  ticketFor,
+  Visitor,
+  type TestApp,
+} from '../support/app.js';
 
 interface Cluster {
   readonly a: TestApp;
@@ -98,10 +108,12 @@ describe('two nodes, no Redis (in-process invalidation only)', () => {
     const refused = await act(onB);
     expect(refused.statusCode).toBe(403);
     expect(refused.json().code).toBe('BANNED');
-    const { apiKey } = await registerApp(cluster.b, 'board');
-    expect((await resolveForApp(cluster.b, apiKey, onB.token)).json().banned).toBe(true);
+    const app = await registerApp(cluster.b, 'board');
+    expect((await resolveForApp(cluster.b, app, onB)).json().banned).toBe(true);
+    // A ticket is not tied to the node that issued it: one from node A resolves on node B.
+    expect((await resolveTicket(cluster.b, app.apiKey, await ticketFor(onA, app.id))).json().banned).toBe(true);
 
-    // That fresh read also refreshed node B's cache entry, so its GET /session now shows the ban.
+    // The refused change's fresh read also refreshed node B's cache entry, so its GET /session now shows the ban.
     expect(await bannedOn(onB)).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenHasher } from '../../src/crypto/tokens.js';
-import { registerApp, resolveForApp, startTestApp, Visitor, type TestApp } from '../support/app.js';
+import { registerApp, resolveForApp, resolveTicket, startTestApp, ticketFor, Visitor, type TestApp } from '../support/app.js';
 
 let test: TestApp;
 beforeAll(async () => {
@@ -30,6 +30,48 @@ function found(text: string, needles: Array<[string, string]>): string[] {
   return needles
     .filter(([label, needle]) => text.includes(needle) || (label.endsWith('(hex)') && lower.includes(needle)))
     .map(([label]) => label);
+}
+
+const TICKET_PREFIX = 'at1.';
+
+/**
+ * What a ticket gives away: labels of the needles in the ticket string or in its base64url-decoded
+ * bytes (read as text, as hex, and searched as raw bytes). A sealed ticket should give away nothing.
+ */
+function ticketLeaks(ticket: string, needles: Array<[string, string]>, rawBytes: Array<[string, Buffer]>): string[] {
+  const decoded = Buffer.from(ticket.startsWith(TICKET_PREFIX) ? ticket.slice(TICKET_PREFIX.length) : ticket, 'base64url');
+  const texts = [ticket, decoded.toString('utf8'), decoded.toString('latin1'), decoded.toString('hex')].join('\n');
+  return [
+    ...found(texts, needles),
+    ...rawBytes.filter(([, bytes]) => bytes.length > 0 && decoded.includes(bytes)).map(([label]) => `${label} (raw bytes)`),
+  ];
+}
+
+/** The internals a ticket must not reveal for one visitor: raw token, token hash and internal ids. */
+async function ticketSecretsOf(visitor: Visitor, appId?: string) {
+  const token = rawTokenOf(visitor);
+  const tokenHash = new TokenHasher(test.config.secrets.tokenHashKey).hash('anonymous', token);
+  const ids = await test.database.db
+    .selectFrom('sessions as s')
+    .innerJoin('accounts as a', 'a.id', 's.account_id')
+    .select(['s.id as sessionId', 'a.id as accountId', 'a.accountability_profile_id as profileId'])
+    .where('s.token_hash', '=', tokenHash)
+    .executeTakeFirst();
+  const needles: Array<[string, string]> = [
+    ...encodingsOf('raw token', token, Buffer.from(token, 'base64url')),
+    ['cookie value', visitor.token],
+    ...encodingsOf('token hash', 'n/a', tokenHash).slice(1),
+    ...(ids
+      ? ([['profile id', ids.profileId], ['account id', ids.accountId], ['session id', ids.sessionId]] as Array<[string, string]>)
+      : []),
+    ...(appId ? ([['app id', appId]] as Array<[string, string]>) : []),
+  ];
+  const rawBytes: Array<[string, Buffer]> = [
+    ['raw token', Buffer.from(token, 'base64url')],
+    ['token hash', tokenHash],
+    ...(ids ? ([['profile id', Buffer.from(ids.profileId.replaceAll('-', ''), 'hex')]] as Array<[string, Buffer]>) : []),
+  ];
+  return { needles, rawBytes, tokenHash };
 }
 
 interface Cell {
@@ -60,19 +102,23 @@ async function dumpDatabase(): Promise<Cell[]> {
 }
 
 describe('the database', () => {
-  it('holds no raw token, cookie, API key, admin token or configured secret anywhere', async () => {
+  it('holds no raw token, cookie, ticket, API key, admin token or configured secret anywhere', async () => {
     const app = await registerApp(test, 'privacy-scan');
     const visitors = Array.from({ length: 4 }, () => new Visitor(test.app));
+    const ticketed: Array<[Visitor, string]> = [];
     for (const [i, visitor] of visitors.entries()) {
       await visitor.start();
-      expect((await resolveForApp(test, app.apiKey, visitor.token)).statusCode).toBe(200);
+      ticketed.push([visitor, await ticketFor(visitor, app.id)]);
+      expect((await resolveTicket(test, app.apiKey, ticketed.at(-1)![1])).statusCode).toBe(200);
       const identityData = { email: `scan${i}@example.org` };
       expect((await visitor.request('POST', '/identity-link', { identityData, consent: true })).statusCode).toBe(201);
     }
     // A visitor the app itself starts, and one who links identity without ever starting.
     const appStarted = new Visitor(test.app);
     await appStarted.request('GET', '/session');
-    expect((await resolveForApp(test, app.apiKey, appStarted.token, true)).json().started).toBe(true);
+    ticketed.push([appStarted, await ticketFor(appStarted, app.id)]);
+    expect((await resolveTicket(test, app.apiKey, ticketed.at(-1)![1], true)).json().started).toBe(true);
+    const tickets = ticketed.map(([, ticket]) => ticket);
     const linkOnly = new Visitor(test.app);
     expect((await linkOnly.request('POST', '/identity-link', { identityData: { n: 1 }, consent: true })).statusCode).toBe(201);
 
@@ -86,6 +132,8 @@ describe('the database', () => {
           [`cookie ${i} (as sent)`, visitor.cookie ?? ''] as [string, string],
         ];
       }),
+      // Tickets are handed out, never kept.
+      ...tickets.flatMap((ticket, i) => encodingsOf(`ticket ${i}`, ticket, Buffer.from(ticket.slice(TICKET_PREFIX.length), 'base64url'))),
       ...encodingsOf('api key', app.apiKey, Buffer.from(app.apiKey)),
       ...encodingsOf('admin token', secrets.adminToken, Buffer.from(secrets.adminToken)),
       ...encodingsOf('token hash key', secrets.tokenHashKey, Buffer.from(secrets.tokenHashKey)),
@@ -114,6 +162,43 @@ describe('the database', () => {
       ...(cell.bytes && rawBytes.some((bytes) => cell.bytes!.includes(bytes)) ? [`${cell.at}: raw token or secret bytes`] : []),
     ]);
     expect(leaks).toEqual([]);
+
+    // And the tickets the app was handed reveal none of what the database keeps about the visitor.
+    const ticketLeakLabels: string[] = [];
+    for (const [i, [visitor, ticket]] of ticketed.entries()) {
+      const { needles: internals, rawBytes: internalBytes } = await ticketSecretsOf(visitor, app.id);
+      ticketLeakLabels.push(...ticketLeaks(ticket, internals, internalBytes).map((label) => `ticket ${i}: ${label}`));
+    }
+    expect(ticketLeakLabels).toEqual([]);
+  });
+
+  it('gets nothing from a ticket: no raw token, token hash or internal id in it or its decoded bytes', async () => {
+    const app = await registerApp(test, 'ticket-scan');
+    const started = new Visitor(test.app);
+    await started.start();
+    const fresh = new Visitor(test.app);
+    await fresh.request('GET', '/session');
+    const freshTicket = await ticketFor(fresh, app.id); // no state yet, so nothing but the token to leak
+    expect((await resolveTicket(test, app.apiKey, freshTicket, true)).json().started).toBe(true);
+
+    const leaks: string[] = [];
+    for (const [name, visitor, ticket] of [
+      ['started', started, await ticketFor(started, app.id)],
+      ['app-started', fresh, freshTicket],
+      ['app-started, later', fresh, await ticketFor(fresh, app.id)],
+    ] as const) {
+      expect(ticket.startsWith(TICKET_PREFIX)).toBe(true);
+      const { needles, rawBytes } = await ticketSecretsOf(visitor, app.id);
+      expect(needles.map(([label]) => label)).toContain('profile id');
+      leaks.push(...ticketLeaks(ticket, needles, rawBytes).map((label) => `${name}: ${label}`));
+    }
+    expect(leaks).toEqual([]);
+
+    // Control: the same check does see a ticket that merely encoded what a sealed one carries.
+    const { needles, rawBytes, tokenHash } = await ticketSecretsOf(started, app.id);
+    const unsealed = `${TICKET_PREFIX}${Buffer.from(JSON.stringify({ h: tokenHash.toString('base64url'), a: app.id, e: 0 })).toString('base64url')}`;
+    expect(ticketLeaks(unsealed, needles, rawBytes)).toEqual(expect.arrayContaining(['token hash (base64url)', 'app id']));
+    expect(ticketLeaks(`${TICKET_PREFIX}${tokenHash.toString('base64url')}`, needles, rawBytes)).toContain('token hash (raw bytes)');
   });
 });
 
@@ -141,12 +226,12 @@ function routesOf(): string[] {
 describe('public responses', () => {
   let owner: Visitor;
   let other: Visitor;
-  let apiKey: string;
+  let app: { id: string; apiKey: string };
   const ownerData = { email: 'owner.walk@example.org', name: 'Owner Walk' };
   const banReason = 'ban-reason-not-for-the-public';
 
   beforeAll(async () => {
-    apiKey = (await registerApp(test, 'walk')).apiKey;
+    app = await registerApp(test, 'walk');
     owner = new Visitor(test.app);
     const { persona } = await owner.start();
     expect((await owner.request('POST', '/identity-link', { identityData: ownerData, consent: true })).statusCode).toBe(201);
@@ -178,7 +263,8 @@ describe('public responses', () => {
     'POST /session': () => owner.request('POST', '/session'),
     'POST /identity-link': () => owner.request('POST', '/identity-link', { identityData: ownerData, consent: true }),
     'GET /identity-link': () => owner.request('GET', '/identity-link'),
-    'POST /apps/resolve': () => resolveForApp(test, apiKey, owner.token),
+    'POST /session/app-ticket': () => owner.request('POST', '/session/app-ticket', { appId: app.id }),
+    'POST /apps/resolve': () => resolveForApp(test, app, owner),
     'DELETE /identity-link': () => owner.request('DELETE', '/identity-link'),
   };
   /** Routes whose answer is the owner's own identity data, read back by the owner's own cookie. */
@@ -220,6 +306,7 @@ describe('public responses', () => {
     const ownData: Array<[string, string]> = [['owner email', ownerData.email], ['owner name', ownerData.name]];
 
     const leaks: string[] = [];
+    let tickets = 0;
     for (const [route, send] of Object.entries(walk)) {
       const response = await send();
       expect(response.statusCode, route).toBeLessThan(400);
@@ -230,7 +317,19 @@ describe('public responses', () => {
       const text = `${headers.join('\n')}\n${response.body}`;
       const needles = ownDataRoutes.has(route) ? forbidden : [...forbidden, ...ownData];
       leaks.push(...found(text, needles).map((label) => `${route}: ${label}`));
+      // A ticket is opaque: not even its decoded bytes may reveal the token, its hash or an internal id.
+      const ticket: unknown = response.headers['content-type']?.toString().includes('json') ? response.json().ticket : undefined;
+      if (typeof ticket === 'string') {
+        tickets++;
+        const rawBytes: Array<[string, Buffer]> = [
+          ['raw token', Buffer.from(rawTokenOf(owner), 'base64url')],
+          ['session token hash', Buffer.from(ids.sessionHash)],
+          ['account lookup key', Buffer.from(ids.accountKey)],
+        ];
+        leaks.push(...ticketLeaks(ticket, needles, rawBytes).map((label) => `${route} ticket: ${label}`));
+      }
     }
+    expect(tickets).toBe(1);
     expect(leaks).toEqual([]);
   });
 
@@ -239,10 +338,14 @@ describe('public responses', () => {
     for (const response of [
       await owner.request('GET', '/session'),
       await owner.request('GET', '/identity-link'),
-      await resolveForApp(test, apiKey, owner.token),
+      await resolveForApp(test, app, owner),
     ]) {
       expect(response.statusCode).toBe(200);
       expect(response.headers['cache-control']).toBe('no-store');
     }
+    // A ticket introduces the visitor to an app: no shared cache may keep one either.
+    const ticket = await owner.request('POST', '/session/app-ticket', { appId: app.id });
+    expect(ticket.statusCode).toBe(201);
+    expect(ticket.headers['cache-control']).toBe('no-store');
   });
 });

@@ -125,11 +125,29 @@ export async function registerApp(test: TestApp, name = 'board'): Promise<{ id: 
   return { id: body.app.id, apiKey: body.apiKey };
 }
 
-export async function resolveForApp(test: TestApp, apiKey: string, token: string, start = false) {
+/** The ticket a visitor's browser gets to introduce itself to one app. */
+export async function ticketFor(visitor: Visitor, appId: string): Promise<string> {
+  const response = await visitor.request('POST', '/session/app-ticket', { appId });
+  if (response.statusCode !== 201) throw new Error(`ticket failed: ${response.statusCode} ${response.body}`);
+  return response.json().ticket;
+}
+
+/** An app's server resolving a ticket, as sent: no checks, for negative cases. */
+export async function resolveTicket(test: TestApp, apiKey: string, ticket: string, start = false) {
   return test.app.inject({
     method: 'POST',
     url: '/apps/resolve',
     headers: { authorization: `Bearer ${apiKey}` },
-    payload: { token, start },
+    payload: { ticket, start },
   });
+}
+
+/** The whole introduction: the visitor gets a ticket for the app, and the app resolves it. */
+export async function resolveForApp(
+  test: TestApp,
+  app: { readonly id: string; readonly apiKey: string },
+  visitor: Visitor,
+  start = false,
+) {
+  return resolveTicket(test, app.apiKey, await ticketFor(visitor, app.id), start);
 }

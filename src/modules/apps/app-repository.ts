@@ -7,6 +7,7 @@ export interface AppRepository {
   list(): Promise<AppSummary[]>;
   revoke(id: string, at: Date, audit: Omit<AuditEntry, 'target'>): Promise<boolean>;
   findActiveByKeyHash(apiKeyHash: Buffer): Promise<{ readonly id: string } | null>;
+  isActive(id: string): Promise<boolean>;
   /** The person hash this app already holds for the person, if any. */
   findPersonHash(appId: string, accountabilityProfileId: string): Promise<string | null>;
   /** Records a person hash, keeping the first one should two requests race. Returns the one kept. */
@@ -69,6 +70,11 @@ export function createAppRepository(db: Db): AppRepository {
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
       return row ?? null;
+    },
+
+    async isActive(id) {
+      const row = await db.selectFrom('apps').select('id').where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+      return row !== undefined;
     },
 
     findPersonHash,

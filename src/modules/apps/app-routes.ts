@@ -1,10 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { bearerOf } from '../../http/admin-auth.js';
-import { parseAnonCookie } from '../../http/anon-cookie.js';
 import { sendError } from '../../http/error-handler.js';
 import { body, errorResponses } from '../../http/schemas.js';
-import { AppError } from '../../errors.js';
 import { PersonaOrNull } from '../sessions/session-routes.js';
 import type { AppService } from './app-service.js';
 
@@ -36,12 +34,13 @@ export const appRoutes: FastifyPluginAsyncTypebox<{ apps: AppService }> = async 
         tags: ['apps'],
         summary: 'Resolve a visitor for an app',
         description:
-          'Takes the visitor\'s `anon_id` cookie value as the browser sent it, and answers the active persona, ' +
-          'whether the person is banned, and a person hash pairwise to this app (stable for this app, unrelated in others).',
+          'Takes a ticket the visitor\'s browser got from `POST /session/app-ticket` for this app, and answers the ' +
+          'active persona, whether the person is banned, and a person hash pairwise to this app (stable for this app, ' +
+          'unrelated in others). The app never sees the visitor\'s token.',
         security: [{ appKey: [] }],
         body: Type.Object(
           {
-            token: Type.String({ minLength: 1, maxLength: 200, description: 'The signed `anon_id` cookie value.' }),
+            ticket: Type.String({ minLength: 1, maxLength: 400, description: 'A ticket issued to this app (at1.…).' }),
             start: Type.Boolean({ default: false, description: 'Start a guest identity if the visitor has none yet.' }),
           },
           { additionalProperties: false },
@@ -58,10 +57,35 @@ export const appRoutes: FastifyPluginAsyncTypebox<{ apps: AppService }> = async 
       },
     },
     async (request) => {
-      const cookie = parseAnonCookie(request.body.token, (value) => app.unsignCookie(value));
-      if (!cookie) throw new AppError('INVALID_TOKEN', 'The token is not a valid anon_id cookie value.');
-      const view = await apps.view(request.appId, cookie.token, request.body.start ?? false);
+      const view = await apps.view(request.appId, request.body.ticket, request.body.start ?? false);
       return { ...view, correlationId: request.id };
+    },
+  );
+};
+
+/** The visitor's browser asks for a ticket to introduce itself to one app (visitor scope). */
+export const appTicketRoutes: FastifyPluginAsyncTypebox<{ apps: AppService }> = async (app, { apps }) => {
+  app.post(
+    '/session/app-ticket',
+    {
+      // Changes nothing, and a banned visitor must still be introduced: it is how apps learn of the ban.
+      config: { allowWhenBanned: true },
+      schema: {
+        tags: ['session', 'apps'],
+        summary: 'Get a ticket for one app',
+        description:
+          'A short-lived, opaque ticket that only the named app can resolve (POST /apps/resolve). Hand it to the app ' +
+          'instead of any token: the app learns the persona and its own pairwise person hash, nothing more.',
+        body: Type.Object({ appId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+        response: {
+          201: body({ ticket: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }),
+          ...errorResponses(400, 403, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const issued = await apps.issueTicket(request.anon.token, request.body.appId);
+      return reply.code(201).send({ ...issued, correlationId: request.id });
     },
   );
 };

@@ -1,4 +1,5 @@
 import type { Clock } from '../../clock.js';
+import type { AppTickets } from '../../crypto/app-tickets.js';
 import { newToken, type TokenHasher } from '../../crypto/tokens.js';
 import type { Pseudonyms } from '../../crypto/pseudonyms.js';
 import { AppError } from '../../errors.js';
@@ -14,22 +15,28 @@ export interface AppService {
   revoke(id: string, admin: Actor): Promise<void>;
   /** The app behind an API key, or null for a wrong, malformed or revoked key. */
   authenticate(apiKey: string): Promise<{ readonly id: string } | null>;
+  /** A short-lived ticket that introduces the visitor holding `token` to one app, and only to it. */
+  issueTicket(token: string, appId: string): Promise<{ readonly ticket: string; readonly expiresAt: string }>;
   /**
-   * What an app may know of the visitor holding `token`. Reads fresh (no cache), so a ban shows at
-   * once. With `start`, a visitor with no state yet gets a guest identity first.
+   * What an app may know of the visitor a ticket introduces. Reads fresh (no cache), so a ban shows
+   * at once. With `start`, a visitor with no state yet gets a guest identity first.
    */
-  view(appId: string, token: string, start: boolean): Promise<AppView>;
+  view(appId: string, ticket: string, start: boolean): Promise<AppView>;
 }
+
+/** Long enough for a browser to hand the ticket to its app, short enough to be useless if leaked. */
+export const TICKET_LIFETIME_SECONDS = 300;
 
 export interface AppServiceDeps {
   readonly apps: AppRepository;
   readonly sessions: SessionService;
   readonly hasher: TokenHasher;
   readonly pseudonyms: Pseudonyms;
+  readonly tickets: AppTickets;
   readonly clock: Clock;
 }
 
-export function createAppService({ apps, sessions, hasher, pseudonyms, clock }: AppServiceDeps): AppService {
+export function createAppService({ apps, sessions, hasher, pseudonyms, tickets, clock }: AppServiceDeps): AppService {
   return {
     async create(name, admin) {
       const apiKey = `${API_KEY_PREFIX}${newToken()}`;
@@ -50,8 +57,25 @@ export function createAppService({ apps, sessions, hasher, pseudonyms, clock }: 
       return apps.findActiveByKeyHash(hasher.hash('api-key', apiKey));
     },
 
-    async view(appId, token, start) {
-      const context = start ? (await sessions.startGuest(token)).context : await sessions.resolve(token, { fresh: true });
+    async issueTicket(token, appId) {
+      if (!(await apps.isActive(appId))) throw new AppError('APP_NOT_FOUND', 'No active app has that id.');
+      const expiresAtSeconds = Math.floor(clock.now().getTime() / 1000) + TICKET_LIFETIME_SECONDS;
+      return {
+        ticket: tickets.issue({ tokenHash: hasher.hash('anonymous', token), appId, expiresAtSeconds }),
+        expiresAt: new Date(expiresAtSeconds * 1000).toISOString(),
+      };
+    },
+
+    async view(appId, ticket, start) {
+      const introduced = tickets.read(ticket);
+      const nowSeconds = clock.now().getTime() / 1000;
+      // Another app's ticket is as invalid as a forged one: tickets are not transferable.
+      if (!introduced || introduced.appId !== appId || introduced.expiresAtSeconds <= nowSeconds) {
+        throw new AppError('INVALID_TICKET', 'The ticket is not valid for this app, or has expired.');
+      }
+      const context = start
+        ? (await sessions.startGuestByHash(introduced.tokenHash)).context
+        : await sessions.resolveByHash(introduced.tokenHash);
       if (!context) return { started: false, persona: null, banned: false, personHash: null };
       const profileId = context.accountabilityProfileId;
       // Stored on first use, so the value an app holds never changes when pseudonym keys rotate.

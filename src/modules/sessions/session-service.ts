@@ -8,7 +8,7 @@ import type { SessionCache } from './session-cache.js';
 import type { SessionRepository } from './session-repository.js';
 import type { SessionContext } from './session.js';
 
-/** How many generated names to try before giving up (a clash is ~1 in 17 million per live guest). */
+/** How many generated names to try before giving up (see guest-names.ts for the odds). */
 const NAME_ATTEMPTS = 8;
 
 export interface SessionService {
@@ -18,8 +18,16 @@ export interface SessionService {
    * applies to them on the very next request on every node.
    */
   resolve(token: string, options?: { readonly fresh?: boolean }): Promise<SessionContext | null>;
+  /** The same, fresh, for a caller that holds only the token's keyed hash (an app ticket). */
+  resolveByHash(tokenHash: Buffer): Promise<SessionContext | null>;
   /** Starts a guest identity for the token; idempotent, and safe when called twice at once. */
-  startGuest(token: string): Promise<{ readonly created: boolean; readonly context: SessionContext }>;
+  startGuest(token: string): Promise<GuestStart>;
+  startGuestByHash(tokenHash: Buffer): Promise<GuestStart>;
+}
+
+export interface GuestStart {
+  readonly created: boolean;
+  readonly context: SessionContext;
 }
 
 export interface SessionServiceDeps {
@@ -40,16 +48,17 @@ export function createSessionService({ sessions, cache, hasher, pseudonyms, onGu
       const cached = cache.get(cacheKey);
       if (cached) return cached;
     }
+    // A read that raced an eviction (a ban committed meanwhile) must not put stale state back.
+    const generation = cache.generation;
     const context = await sessions.findByTokenHash(hasher.hash('anonymous', token));
-    if (context) cache.set(cacheKey, context);
+    if (context) cache.set(cacheKey, context, generation);
     return context;
   }
 
-  async function startGuest(token: string) {
-    const existing = await resolve(token, { fresh: true });
+  async function startGuestByHash(tokenHash: Buffer): Promise<GuestStart> {
+    const existing = await sessions.findByTokenHash(tokenHash);
     if (existing) return { created: false, context: existing };
 
-    const tokenHash = hasher.hash('anonymous', token);
     for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
       const personaId = randomUUID();
       const displayName = generateGuestName();
@@ -63,12 +72,17 @@ export function createSessionService({ sessions, cache, hasher, pseudonyms, onGu
       if (result.created) onGuestStarted?.();
       if (result.created || result.reason === 'token-exists') {
         // 'token-exists': a concurrent request with the same token won the race; answer with its guest.
-        const context = await resolve(token, { fresh: true });
+        const context = await sessions.findByTokenHash(tokenHash);
         if (context) return { created: result.created, context };
       }
     }
     throw new AppError('GUEST_START_FAILED', 'Could not start a guest identity; please try again.');
   }
 
-  return { resolve, startGuest };
+  return {
+    resolve,
+    resolveByHash: (tokenHash) => sessions.findByTokenHash(tokenHash),
+    startGuest: (token) => startGuestByHash(hasher.hash('anonymous', token)),
+    startGuestByHash,
+  };
 }
