@@ -49,7 +49,22 @@ async function measurePair(label, bare, database) {
     const session = await measure({ ...load, url: service.url, cookie: service.cookie, serverPid: service.proc.child.pid });
     log(`${label}: loading the bare route`);
     const bareResult = await measure({ ...load, url: bare.url, cookie: bare.cookie, serverPid: bare.proc.child.pid });
-    return { session, bare: bareResult };
+    await stop(service.proc); // PGlite's data folder admits one process at a time
+    return { session, uncached: await measureUncached(label, database), bare: bareResult };
+  } finally {
+    await stop(service.proc);
+  }
+}
+
+/**
+ * The same route with the session cache off, so every request goes to the database: what a
+ * visitor's first request on a node costs, and what the cached figure would be without the cache.
+ */
+async function measureUncached(label, database) {
+  log(`${label}: loading GET /session with the session cache off`);
+  const service = await startService({ root, database: { ...database, SESSION_CACHE_TTL_SECONDS: '0' }, nodeArgs });
+  try {
+    return await measure({ ...load, url: service.url, cookie: service.cookie, serverPid: service.proc.child.pid });
   } finally {
     await stop(service.proc);
   }

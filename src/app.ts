@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { InvalidationBus } from './cache/invalidation-bus.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import { AppTickets } from './crypto/app-tickets.js';
 import { Pseudonyms } from './crypto/pseudonyms.js';
 import { TokenHasher } from './crypto/tokens.js';
 import type { DatabaseHandle } from './db/database.js';
@@ -21,7 +22,7 @@ import { createBanRepository } from './modules/accountability/ban-repository.js'
 import { banRoutes } from './modules/accountability/ban-routes.js';
 import { createBanService } from './modules/accountability/ban-service.js';
 import { createAppRepository } from './modules/apps/app-repository.js';
-import { appAdminRoutes, appRoutes, appSchemas } from './modules/apps/app-routes.js';
+import { appAdminRoutes, appRoutes, appSchemas, appTicketRoutes } from './modules/apps/app-routes.js';
 import { createAppService } from './modules/apps/app-service.js';
 import { createIdentificationRepository } from './modules/identification/identification-repository.js';
 import { identificationRoutes } from './modules/identification/identification-routes.js';
@@ -83,7 +84,14 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     onGuestStarted: () => metrics.guestsStarted.inc(),
   });
   const identification = createIdentificationService(createIdentificationRepository(database.db), clock);
-  const apps = createAppService({ apps: createAppRepository(database.db), sessions, hasher, pseudonyms, clock });
+  const apps = createAppService({
+    apps: createAppRepository(database.db),
+    sessions,
+    hasher,
+    pseudonyms,
+    tickets: new AppTickets(config.secrets.tokenHashKey),
+    clock,
+  });
   const bans = createBanService({ bans: createBanRepository(database.db), invalidation, clock });
 
   app.addHook('onRequest', (request, reply, done) => {
@@ -94,7 +102,7 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   });
   closeConnectionsWhenClosing(app);
   registerErrorHandling(app);
-  registerCrossSiteProtection(app, config.allowedOrigins);
+  await registerCrossSiteProtection(app, config.allowedOrigins);
   registerRequestMetrics(app, metrics);
   await app.register(fastifyCookie, { secret: [...config.secrets.cookieSecrets] });
   await registerOpenApi(app);
@@ -105,6 +113,7 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     registerVisitorScope(visitor, sessions, clock);
     await visitor.register(sessionRoutes, { sessions });
     await visitor.register(identificationRoutes, { identification });
+    await visitor.register(appTicketRoutes, { apps });
   });
   await app.register(appRoutes, { apps });
   await app.register(async (admin) => {

@@ -1,13 +1,39 @@
 /**
- * An expected failure with a stable UPPER_SNAKE code and a message a person can act on.
- * Domain code throws these without knowing about HTTP; `http/error-handler.ts` alone decides the
- * status for each code.
+ * Every error code the service answers with: stable, UPPER_SNAKE, part of the API. Adding one here
+ * without giving it a status in `http/error-handler.ts` does not compile.
+ */
+export const ERROR_CODES = [
+  'VALIDATION_FAILED',
+  'INVALID_JSON',
+  'CONSENT_REQUIRED',
+  'INVALID_TICKET',
+  'COOKIE_CONFLICT',
+  'ADMIN_UNAUTHORIZED',
+  'APP_UNAUTHORIZED',
+  'BANNED',
+  'CROSS_SITE',
+  'NOT_FOUND',
+  'IDENTITY_LINK_NOT_FOUND',
+  'SUBJECT_NOT_FOUND',
+  'APP_NOT_FOUND',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'GUEST_START_FAILED',
+  'NOT_READY',
+  'INTERNAL_ERROR',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * An expected failure with a stable code and a message a person can act on. Domain code throws
+ * these without knowing about HTTP; `http/error-handler.ts` alone decides the status for each code.
  */
 export class AppError extends Error {
   override readonly name = 'AppError';
 
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(message);

@@ -45,6 +45,10 @@ export function render({ settings, runs }) {
     rows.push([run.label, ...line('GET /session', run.session)]);
     rows.push(['', ...line('bare cookie route', run.bare)]);
     rows.push(['', 'ratio session/bare', pct(run.verdict.ratio), '', '', '', fmtTimes(run.verdict.cpuPerRequestRatio), '']);
+    if (run.uncached) {
+      rows.push(['', ...line('GET /session, no cache', run.uncached)]);
+      rows.push(['', 'ratio no-cache/bare', pct(run.uncached.summary.rps / run.bare.summary.rps), '', '', '', '', '']);
+    }
   }
   const header =
     `GET /session vs a bare signed-cookie route: ${settings.connections} connections, ` +

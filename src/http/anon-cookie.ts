@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTokenShaped, newToken } from '../crypto/tokens.js';
+import { AppError } from '../errors.js';
 
 export const ANON_COOKIE = 'anon_id';
 
@@ -39,6 +40,14 @@ export function parseAnonCookie(raw: string | undefined, unsign: Unsign): (Cooki
  * nothing in the database; state is created only when the visitor first needs it.
  */
 export function anonTokenOf(request: FastifyRequest, reply: FastifyReply, unsign: Unsign, nowSeconds: number): AnonToken {
+  if (hasTwoAnonCookies(request.headers.cookie)) {
+    // Another host on a parent domain can plant a second anon_id for a longer path, which the
+    // browser sends first: acting on either could file one person's data under the other's token.
+    throw new AppError(
+      'COOKIE_CONFLICT',
+      'The browser sent two anon_id cookies (another site on this domain may have set one). Clear this site\'s cookies.',
+    );
+  }
   const parsed = parseAnonCookie(request.cookies[ANON_COOKIE], unsign);
   if (parsed) {
     if (parsed.renew || nowSeconds - parsed.issuedAt > REFRESH_AFTER_SECONDS) setAnonCookie(reply, parsed.token, nowSeconds);
@@ -47,6 +56,14 @@ export function anonTokenOf(request: FastifyRequest, reply: FastifyReply, unsign
   const token = newToken();
   setAnonCookie(reply, token, nowSeconds);
   return { token, isNew: true };
+}
+
+const ANON_COOKIE_PAIR = /(?:^|;)\s*anon_id=/g;
+
+function hasTwoAnonCookies(header: string | undefined): boolean {
+  // The cheap test first: the hot path sees one cookie, and indexOf finds it from both ends.
+  if (!header || header.indexOf(`${ANON_COOKIE}=`) === header.lastIndexOf(`${ANON_COOKIE}=`)) return false;
+  return (header.match(ANON_COOKIE_PAIR)?.length ?? 0) > 1;
 }
 
 function setAnonCookie(reply: FastifyReply, token: string, nowSeconds: number): void {

@@ -1,23 +1,33 @@
+import fastifyCors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
 import { sendError } from './error-handler.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * Refuses state-changing requests that a browser sends on another site's behalf (CSRF). Fetch
- * Metadata (`Sec-Fetch-Site`) is decisive where the browser sends it; otherwise `Origin` must be
- * this service's own origin or one the operator allowed. Requests with neither header (servers,
- * curl) carry no ambient browser credentials to abuse, so they pass.
+ * Refuses state-changing requests that a browser sends on another site's behalf (CSRF). An origin
+ * the operator allowed (`ALLOWED_ORIGINS`, say the community's own front end on a sibling subdomain)
+ * passes, with CORS answered for it and credentials allowed. Otherwise Fetch Metadata
+ * (`Sec-Fetch-Site`) decides where the browser sends it, and `Origin` must be this service's own.
+ * Requests with neither header (servers, curl) carry no ambient browser credentials, so they pass.
  */
-export function registerCrossSiteProtection(app: FastifyInstance, allowedOrigins: readonly string[]): void {
+export async function registerCrossSiteProtection(app: FastifyInstance, allowedOrigins: readonly string[]): Promise<void> {
   const allowed = new Set(allowedOrigins);
+  if (allowed.size > 0) {
+    await app.register(fastifyCors, {
+      origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
+      credentials: true,
+      methods: ['GET', 'POST', 'DELETE'],
+      maxAge: 600,
+    });
+  }
   app.addHook('onRequest', (request, reply, done) => {
     if (SAFE_METHODS.has(request.method)) return done();
+    const origin = request.headers.origin;
+    if (origin !== undefined && allowed.has(origin)) return done();
     const site = request.headers['sec-fetch-site'];
     if (site === 'same-origin' || site === 'none') return done(); // the browser vouches (a proxy may rewrite Host)
-    const origin = request.headers.origin;
-    const crossSite =
-      site === 'cross-site' || (origin !== undefined && !allowed.has(origin) && !sameOrigin(origin, request.host));
+    const crossSite = site === 'cross-site' || site === 'same-site' || (origin !== undefined && !sameOrigin(origin, request.host));
     if (!crossSite) return done();
     sendError(request, reply, 'CROSS_SITE', 'State-changing requests from other sites are refused.');
   });

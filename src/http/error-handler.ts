@@ -1,13 +1,14 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../errors.js';
+import { AppError, type ErrorCode } from '../errors.js';
 import { CORRELATION_HEADER } from './correlation.js';
 
 /** The one place an error code becomes an HTTP status. */
-const STATUS_BY_CODE: Record<string, number> = {
+const STATUS_BY_CODE: Record<ErrorCode, number> = {
   VALIDATION_FAILED: 400,
   INVALID_JSON: 400,
   CONSENT_REQUIRED: 400,
-  INVALID_TOKEN: 400,
+  INVALID_TICKET: 400,
+  COOKIE_CONFLICT: 400,
   ADMIN_UNAUTHORIZED: 401,
   APP_UNAUTHORIZED: 401,
   BANNED: 403,
@@ -16,16 +17,15 @@ const STATUS_BY_CODE: Record<string, number> = {
   IDENTITY_LINK_NOT_FOUND: 404,
   SUBJECT_NOT_FOUND: 404,
   APP_NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  INTERNAL_ERROR: 500,
   GUEST_START_FAILED: 503,
   NOT_READY: 503,
-  INTERNAL_ERROR: 500,
 };
 
 /** Fastify's own failures (parsing, limits) in our codes. */
-const CODE_BY_FASTIFY_CODE: Record<string, string> = {
+const CODE_BY_FASTIFY_CODE: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
@@ -33,11 +33,11 @@ const CODE_BY_FASTIFY_CODE: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
 };
 
-export function statusOf(code: string): number {
-  return STATUS_BY_CODE[code] ?? 500;
+export function statusOf(code: ErrorCode): number {
+  return STATUS_BY_CODE[code];
 }
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, code: string, message: string) {
+export function sendError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string) {
   return reply
     .code(statusOf(code))
     .type('application/json; charset=utf-8')

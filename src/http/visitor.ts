@@ -27,7 +27,11 @@ export function registerVisitorScope(app: FastifyInstance, sessions: SessionServ
   const unsign: Unsign = (value) => app.unsignCookie(value);
   app.decorateRequest('anon', null as unknown as AnonToken);
   app.addHook('onRequest', (request, reply, done) => {
-    request.anon = anonTokenOf(request, reply, unsign, Math.floor(clock.now().getTime() / 1000));
+    try {
+      request.anon = anonTokenOf(request, reply, unsign, Math.floor(clock.now().getTime() / 1000));
+    } catch (error) {
+      return done(error as Error);
+    }
     done();
   });
   app.addHook('preHandler', (request, reply, done) => {

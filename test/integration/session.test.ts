@@ -85,7 +85,7 @@ describe('POST /session', () => {
     expect(response.statusCode).toBe(201);
     const body = response.json();
     expect(body).toMatchObject({ started: true, anonymous: true, banned: false });
-    expect(body.persona.displayName).toMatch(/^[A-Z][a-z]+ [A-Z][a-z]+ \d{4}$/);
+    expect(body.persona.displayName).toMatch(/^[A-Z][a-z]+ [A-Z][a-z]+ \d{5}$/);
     expect(body.persona.trustLevel).toBe('NEW');
     expect(body.persona.authorId).toMatch(/^k1\.[A-Za-z0-9_-]{24}$/);
     expect(body.correlationId).toBe(response.headers['x-correlation-id']);

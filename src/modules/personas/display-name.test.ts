@@ -48,21 +48,21 @@ describe('displayNameKey', () => {
 });
 
 describe('generateGuestName', () => {
-  const GUEST_NAME = /^([A-Z][a-z]+) ([A-Z][a-z]+) (\d{4})$/;
+  const GUEST_NAME = /^([A-Z][a-z]+) ([A-Z][a-z]+) (\d{5})$/;
 
-  it('looks like `Quiet Otter 4821`: adjective, animal, a four-digit number', () => {
+  it('looks like `Quiet Otter 48213`: adjective, animal, a five-digit number', () => {
     for (let i = 0; i < 200; i++) {
       const match = GUEST_NAME.exec(generateGuestName());
       expect(match).not.toBeNull();
       const number = Number(match?.[3]);
-      expect(number).toBeGreaterThanOrEqual(1000);
-      expect(number).toBeLessThanOrEqual(9999);
+      expect(number).toBeGreaterThanOrEqual(10_000);
+      expect(number).toBeLessThanOrEqual(99_999);
     }
   });
 
   it('varies: 200 draws give (almost) 200 different names', () => {
     const names = new Set(Array.from({ length: 200 }, generateGuestName));
-    // ~17 million combinations: more than a handful of repeats would mean a broken generator.
+    // ~159 million combinations: more than a handful of repeats would mean a broken generator.
     expect(names.size).toBeGreaterThan(195);
   });
 

@@ -15,11 +15,13 @@ const ANIMALS = [
 ] as const;
 
 /**
- * A name for a guest's default persona, like `Quiet Otter 4821`: about 17 million combinations,
- * drawn with a cryptographic generator so names say nothing about when or in what order people came.
+ * A name for a guest's default persona, like `Quiet Otter 48213`: 42 × 42 × 90,000 ≈ 159 million
+ * combinations, so with a million live guests a draw clashes about 0.6% of the time and eight draws
+ * in a row practically never. Drawn with a cryptographic generator, so names say nothing about when
+ * or in what order people came.
  */
 export function generateGuestName(): string {
   const adjective = ADJECTIVES[randomInt(ADJECTIVES.length)];
   const animal = ANIMALS[randomInt(ANIMALS.length)];
-  return `${adjective} ${animal} ${randomInt(1000, 10000)}`;
+  return `${adjective} ${animal} ${randomInt(10_000, 100_000)}`;
 }

@@ -9,6 +9,7 @@ import type { SessionContext } from './session.js';
  */
 export class SessionCache {
   readonly #entries: LRUCache<string, SessionContext> | null;
+  #generation = 0;
 
   constructor(options: { readonly ttlSeconds: number; readonly maxEntries: number }) {
     this.#entries =
@@ -21,12 +22,22 @@ export class SessionCache {
     return this.#entries?.get(key);
   }
 
-  set(key: string, context: SessionContext): void {
-    this.#entries?.set(key, context);
+  /** Counts evictions; read it before a database lookup and hand it to `set`. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /**
+   * Caches what a lookup found, unless an eviction happened since the lookup began (`generation`
+   * changed): its answer may predate the change that caused the eviction.
+   */
+  set(key: string, context: SessionContext, generation: number): void {
+    if (generation === this.#generation) this.#entries?.set(key, context);
   }
 
   /** Drops every cached session of one person. Rare (bans), so a scan is cheaper than an index. */
   evictProfile(accountabilityProfileId: string): void {
+    this.#generation++;
     if (!this.#entries) return;
     for (const [key, context] of this.#entries.entries()) {
       if (context.accountabilityProfileId === accountabilityProfileId) this.#entries.delete(key);
@@ -34,6 +45,7 @@ export class SessionCache {
   }
 
   clear(): void {
+    this.#generation++;
     this.#entries?.clear();
   }
 }
