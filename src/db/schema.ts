@@ -1,12 +1,12 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { RiskLevel } from '../modules/accountability/accountability.js';
+import type { AccountType } from '../modules/accounts/account.js';
+import type { TrustLevel } from '../modules/personas/persona.js';
 
 /** A timestamp PostgreSQL fills in; read back as a Date. */
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
-export type AccountType = 'guest' | 'email' | 'wallet' | 'social' | 'passkey' | 'key';
-export type TrustLevel = 'NEW' | 'REGULAR' | 'TRUSTED';
-export type RiskLevel = 'LOW' | 'MEDIUM' | 'HIGH';
 
 /** The person as the platform needs to know them. Never leaves through a public API. */
 export interface AccountabilityProfilesTable {

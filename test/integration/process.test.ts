@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEmptyPostgresDatabase, postgresUrl } from '../support/database.js';
 
 /** The built service, run as an operator would: `node dist/main.js` and `node dist/cli.js`. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -83,10 +84,10 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts the server in development (no secrets given) and waits until /healthz answers. */
-async function startServer(dataDir: string) {
+/** Starts the server (in development, no secrets given, unless `env` says otherwise) and waits until /healthz answers. */
+async function startServer(dataDir: string, env: Record<string, string> = { NODE_ENV: 'development' }) {
   const port = await freePort();
-  const child = spawnNode('main.js', [], { NODE_ENV: 'development', DATA_DIR: dataDir, PORT: String(port) });
+  const child = spawnNode('main.js', [], { DATA_DIR: dataDir, PORT: String(port), ...env });
   const base = `http://127.0.0.1:${port}`;
   let exitedEarly = false;
   void child.exited.then(() => (exitedEarly = true));
@@ -193,4 +194,34 @@ describe('node dist/cli.js migrate', () => {
     expect(code).toBe(2);
     expect(output).toContain('usage: personae');
   });
+});
+
+describe.runIf(postgresUrl)('against the PostgreSQL server of DATABASE_URL', () => {
+  it('migrates with the CLI, serves in production, and stops on SIGTERM', async () => {
+    const database = await createEmptyPostgresDatabase();
+    try {
+      const production = {
+        NODE_ENV: 'production',
+        DATABASE_URL: database.url,
+        COOKIE_SECRETS: secret(),
+        TOKEN_HASH_KEY: secret(),
+        PSEUDONYM_KEYS: `k1:${secret()}`,
+        ADMIN_TOKEN: secret(),
+      };
+      const migrated = await runNode('cli.js', ['migrate'], production);
+      expect(migrated.code, migrated.output).toBe(0);
+      expect(migrated.output).toMatch(/^success: 0001-foundation$/m);
+
+      const dataDir = tempDir();
+      const server = await startServer(dataDir, production);
+      expect((await fetch(`${server.base}/readyz`)).status).toBe(200);
+      const started = await fetch(`${server.base}/session`, { method: 'POST' });
+      expect(started.status).toBe(201);
+      expect(existsSync(join(dataDir, 'pglite'))).toBe(false); // the embedded database was never opened
+      const { ended } = await terminate(server);
+      expect(ended).toEqual({ code: 0, signal: null });
+    } finally {
+      await database.drop();
+    }
+  }, 150_000);
 });

@@ -24,19 +24,25 @@ export async function openTestDatabase(options: { poolSize?: number } = {}): Pro
     await migrateToLatest(handle.db);
     return { ...handle, url: undefined, drop: handle.close };
   }
-  const name = `personae_test_${randomBytes(6).toString('hex')}`;
-  await administer(`create database ${name}`);
-  const url = withDatabase(postgresUrl, name);
-  const handle = openDatabase({ url, poolSize: options.poolSize ?? 10 });
+  const empty = await createEmptyPostgresDatabase();
+  const handle = openDatabase({ url: empty.url, poolSize: options.poolSize ?? 10 });
   await migrateToLatest(handle.db);
   return {
     ...handle,
-    url,
+    url: empty.url,
     drop: async () => {
       await handle.close();
-      await administer(`drop database if exists ${name} with (force)`);
+      await empty.drop();
     },
   };
+}
+
+/** A new, empty database on the PostgreSQL server of DATABASE_URL (for processes that migrate it). */
+export async function createEmptyPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  if (!postgresUrl) throw new Error('DATABASE_URL is not set');
+  const name = `personae_test_${randomBytes(6).toString('hex')}`;
+  await administer(`create database ${name}`);
+  return { url: withDatabase(postgresUrl, name), drop: () => administer(`drop database if exists ${name} with (force)`) };
 }
 
 function withDatabase(url: string, database: string): string {

@@ -1,4 +1,5 @@
-import type { AccountType, TrustLevel } from '../../db/schema.js';
+import type { AccountType } from '../accounts/account.js';
+import type { TrustLevel } from '../personas/persona.js';
 
 /** The persona a session acts as, in the form the public may see. */
 export interface ActivePersona {

@@ -1,0 +1,2 @@
+/** The risk the platform sees in a person; it follows them across personas and accounts. */
+export type RiskLevel = 'LOW' | 'MEDIUM' | 'HIGH';
