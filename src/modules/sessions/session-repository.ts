@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/database.js';
 import type { SessionContext } from './session.js';
@@ -43,7 +44,8 @@ export function createSessionRepository(db: Db): SessionRepository {
           'p.author_id as authorId',
         ])
         .where('s.token_hash', '=', tokenHash)
-        .where((eb) => eb.or([eb('s.expires_at', 'is', null), eb('s.expires_at', '>', new Date())]))
+        // The database's clock decides expiry, so every node agrees whatever its own clock says.
+        .where((eb) => eb.or([eb('s.expires_at', 'is', null), eb('s.expires_at', '>', sql<Date>`now()`)]))
         .executeTakeFirst();
       if (!row) return null;
       return {
