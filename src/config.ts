@@ -106,7 +106,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** Variables that must be written as plain whole numbers (Convert would turn `3000.5` into 3000). */
-const INTEGER_VARIABLES = ['PORT', 'BODY_LIMIT_BYTES', 'SESSION_CACHE_TTL_SECONDS', 'SESSION_CACHE_MAX_ENTRIES'];
+const INTEGER_VARIABLES = Object.entries(EnvironmentSchema.properties)
+  .filter(([, schema]) => (schema as { type?: unknown }).type === 'integer')
+  .map(([name]) => name);
 
 function parseEnvironment(env: NodeJS.ProcessEnv): Environment {
   const notWhole = INTEGER_VARIABLES.filter((name) => env[name] !== undefined && env[name] !== '' && !/^\d+$/.test(env[name]));

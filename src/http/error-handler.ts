@@ -33,13 +33,9 @@ const CODE_BY_FASTIFY_CODE: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
 };
 
-export function statusOf(code: ErrorCode): number {
-  return STATUS_BY_CODE[code];
-}
-
 export function sendError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string) {
   return reply
-    .code(statusOf(code))
+    .code(STATUS_BY_CODE[code])
     .type('application/json; charset=utf-8')
     .send({ code, message, correlationId: request.id });
 }
