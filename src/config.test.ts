@@ -5,13 +5,14 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
-const SECRETS = ['COOKIE_SECRETS', 'TOKEN_HASH_KEY', 'PSEUDONYM_KEYS', 'ADMIN_TOKEN'] as const;
+const SECRETS = ['COOKIE_SECRETS', 'TOKEN_HASH_KEY', 'PSEUDONYM_KEYS', 'ADMIN_TOKEN', 'EMAIL_KEYS'] as const;
 const secret = () => randomBytes(32).toString('base64url');
 const allSecrets = () => ({
   COOKIE_SECRETS: secret(),
   TOKEN_HASH_KEY: secret(),
   PSEUDONYM_KEYS: `k1:${secret()}`,
   ADMIN_TOKEN: secret(),
+  EMAIL_KEYS: `k1:${secret()}`,
 });
 
 const dirs: string[] = [];
@@ -61,6 +62,7 @@ describe('secrets in production', () => {
     ['TOKEN_HASH_KEY', 'x'.repeat(31)],
     ['PSEUDONYM_KEYS', 'k1:short'],
     ['ADMIN_TOKEN', 'changeme'],
+    ['EMAIL_KEYS', 'k1:short'],
   ])('names exactly %s when it is too short', (name, value) => {
     const error = configError(production({ [name]: value }));
     expect(error.message).toMatch(/too short/i);

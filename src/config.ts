@@ -23,10 +23,25 @@ const EnvironmentSchema = Type.Object({
   ALLOWED_ORIGINS: Type.String({ default: '' }),
   SESSION_CACHE_TTL_SECONDS: Type.Integer({ minimum: 0, maximum: 3600, default: 60 }),
   SESSION_CACHE_MAX_ENTRIES: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 100_000 }),
+  SESSION_IDLE_TIMEOUT_SECONDS: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 604_800 }),
+  SESSION_ABSOLUTE_TIMEOUT_SECONDS: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 2_592_000 }),
+  TRUST_PROXY: Type.String({ default: '' }),
+  LOGIN_ATTEMPTS_PER_ACCOUNT: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  LOGIN_ATTEMPTS_PER_CLIENT: Type.Integer({ minimum: 1, maximum: 100_000, default: 30 }),
+  LOGIN_ATTEMPT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
+  // OWASP's argon2id floor (m=19 MiB, t=2, p=1) is the minimum: the service can be made stronger, not weaker.
+  PASSWORD_MEMORY_KIB: Type.Integer({ minimum: 19_456, maximum: 4_194_304, default: 19_456 }),
+  PASSWORD_TIME_COST: Type.Integer({ minimum: 2, maximum: 100, default: 2 }),
+  PASSWORD_PARALLELISM: Type.Integer({ minimum: 1, maximum: 16, default: 1 }),
+  PURGE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 604_800, default: 3600 }),
+  NATS_URL: Type.Optional(Type.String({ pattern: '^(nats|tls)://' })),
+  NATS_SUBJECT_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', default: 'personae.events' }),
+  EVENT_RELAY_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 500 }),
   COOKIE_SECRETS: Type.Optional(Type.String()),
   TOKEN_HASH_KEY: Type.Optional(Type.String()),
   PSEUDONYM_KEYS: Type.Optional(Type.String()),
   ADMIN_TOKEN: Type.Optional(Type.String()),
+  EMAIL_KEYS: Type.Optional(Type.String()),
 });
 
 type Environment = Static<typeof EnvironmentSchema>;
@@ -44,8 +59,10 @@ export interface Secrets {
   readonly tokenHashKey: string;
   /** Pseudonym keys; the first is current. */
   readonly pseudonymKeys: readonly VersionedKey[];
-  /** The operator's admin bearer token. */
+  /** The operator's bootstrap admin bearer token (role `admin`); more tokens are made through the API. */
   readonly adminToken: string;
+  /** Keys that encrypt email addresses; the first encrypts, all decrypt (rotation). */
+  readonly emailKeys: readonly VersionedKey[];
 }
 
 export interface Config {
@@ -61,6 +78,15 @@ export interface Config {
   /** Origins besides the service's own that may send state-changing requests. */
   readonly allowedOrigins: readonly string[];
   readonly sessionCache: { readonly ttlSeconds: number; readonly maxEntries: number };
+  /** Signed-in sessions: ended after `idleSeconds` unused, and after `absoluteSeconds` whatever happens. */
+  readonly sessions: { readonly idleSeconds: number; readonly absoluteSeconds: number };
+  /** Addresses (or CIDR ranges) of reverse proxies whose X-Forwarded-For is believed; empty trusts none. */
+  readonly trustProxy: readonly string[];
+  readonly loginLimits: { readonly perAccount: number; readonly perClient: number; readonly windowSeconds: number };
+  readonly passwordHashing: { readonly memoryKib: number; readonly timeCost: number; readonly parallelism: number };
+  /** How often the in-process purge task runs; 0 leaves purging to `npm run purge` (cron). */
+  readonly purgeIntervalSeconds: number;
+  readonly events: { readonly natsUrl: string | undefined; readonly natsSubjectPrefix: string; readonly relayIntervalMs: number };
   readonly secrets: Secrets;
 }
 
@@ -81,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     TOKEN_HASH_KEY: parsed.TOKEN_HASH_KEY,
     PSEUDONYM_KEYS: parsed.PSEUDONYM_KEYS,
     ADMIN_TOKEN: parsed.ADMIN_TOKEN,
+    EMAIL_KEYS: parsed.EMAIL_KEYS,
   };
   const allGiven = SECRET_NAMES.every((name) => given[name]);
   const raw =
@@ -100,6 +127,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionCache: Object.freeze({
       ttlSeconds: parsed.SESSION_CACHE_TTL_SECONDS,
       maxEntries: parsed.SESSION_CACHE_MAX_ENTRIES,
+    }),
+    sessions: Object.freeze({
+      idleSeconds: parsed.SESSION_IDLE_TIMEOUT_SECONDS,
+      absoluteSeconds: parsed.SESSION_ABSOLUTE_TIMEOUT_SECONDS,
+    }),
+    trustProxy: Object.freeze(splitList(parsed.TRUST_PROXY)),
+    loginLimits: Object.freeze({
+      perAccount: parsed.LOGIN_ATTEMPTS_PER_ACCOUNT,
+      perClient: parsed.LOGIN_ATTEMPTS_PER_CLIENT,
+      windowSeconds: parsed.LOGIN_ATTEMPT_WINDOW_SECONDS,
+    }),
+    passwordHashing: Object.freeze({
+      memoryKib: parsed.PASSWORD_MEMORY_KIB,
+      timeCost: parsed.PASSWORD_TIME_COST,
+      parallelism: parsed.PASSWORD_PARALLELISM,
+    }),
+    purgeIntervalSeconds: parsed.PURGE_INTERVAL_SECONDS,
+    events: Object.freeze({
+      natsUrl: parsed.NATS_URL,
+      natsSubjectPrefix: parsed.NATS_SUBJECT_PREFIX,
+      relayIntervalMs: parsed.EVENT_RELAY_INTERVAL_MS,
     }),
     secrets: parseSecrets(raw),
   });
@@ -141,12 +189,14 @@ function requireAll(given: Partial<Record<SecretName, string>>, environment: str
 
 function parseSecrets(raw: Record<SecretName, string>): Secrets {
   const cookieSecrets = splitList(raw.COOKIE_SECRETS);
-  const pseudonymKeys = splitList(raw.PSEUDONYM_KEYS).map(parseVersionedKey);
+  const pseudonymKeys = splitList(raw.PSEUDONYM_KEYS).map((entry) => parseVersionedKey(entry, 'PSEUDONYM_KEYS'));
+  const emailKeys = splitList(raw.EMAIL_KEYS).map((entry) => parseVersionedKey(entry, 'EMAIL_KEYS'));
   const tooShort = [
     ...(cookieSecrets.length === 0 || cookieSecrets.some(isShort) ? ['COOKIE_SECRETS'] : []),
     ...(isShort(raw.TOKEN_HASH_KEY) ? ['TOKEN_HASH_KEY'] : []),
     ...(pseudonymKeys.length === 0 || pseudonymKeys.some((key) => isShort(key.secret)) ? ['PSEUDONYM_KEYS'] : []),
     ...(isShort(raw.ADMIN_TOKEN) ? ['ADMIN_TOKEN'] : []),
+    ...(emailKeys.length === 0 || emailKeys.some((key) => isShort(key.secret)) ? ['EMAIL_KEYS'] : []),
   ];
   if (tooShort.length > 0) {
     throw new ConfigError(`Secrets too short: ${tooShort.join(', ')} (each needs at least ${MIN_SECRET_LENGTH} characters).`);
@@ -156,14 +206,15 @@ function parseSecrets(raw: Record<SecretName, string>): Secrets {
     tokenHashKey: raw.TOKEN_HASH_KEY,
     pseudonymKeys: Object.freeze(pseudonymKeys),
     adminToken: raw.ADMIN_TOKEN,
+    emailKeys: Object.freeze(emailKeys),
   });
 }
 
-/** `PSEUDONYM_KEYS` is `id:secret[,id:secret…]`; ids are short and name the key inside every pseudonym. */
-function parseVersionedKey(entry: string): VersionedKey {
+/** Key lists are `id:secret[,id:secret…]`; ids are short and name the key inside what it produced. */
+function parseVersionedKey(entry: string, variable: string): VersionedKey {
   const match = /^([a-z0-9]{1,8}):(.+)$/.exec(entry);
   if (!match?.[1] || !match[2]) {
-    throw new ConfigError('PSEUDONYM_KEYS must be a comma-separated list of id:secret (id: 1–8 of a-z, 0-9).');
+    throw new ConfigError(`${variable} must be a comma-separated list of id:secret (id: 1–8 of a-z, 0-9).`);
   }
   return Object.freeze({ id: match[1], secret: match[2] });
 }

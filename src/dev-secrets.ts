@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const SECRET_NAMES = ['COOKIE_SECRETS', 'TOKEN_HASH_KEY', 'PSEUDONYM_KEYS', 'ADMIN_TOKEN'] as const;
+export const SECRET_NAMES = ['COOKIE_SECRETS', 'TOKEN_HASH_KEY', 'PSEUDONYM_KEYS', 'ADMIN_TOKEN', 'EMAIL_KEYS'] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 
 export const SECRETS_FILE = 'secrets.json';
@@ -23,6 +23,7 @@ export function loadDevelopmentSecrets(dataDir: string): Record<SecretName, stri
     TOKEN_HASH_KEY: randomSecret(),
     PSEUDONYM_KEYS: `k1:${randomSecret()}`,
     ADMIN_TOKEN: randomSecret(),
+    EMAIL_KEYS: `k1:${randomSecret()}`,
   };
   const secrets = { ...generated, ...stored } as Record<SecretName, string>;
   mkdirSync(dataDir, { recursive: true });

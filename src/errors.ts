@@ -21,6 +21,33 @@ export const ERROR_CODES = [
   'GUEST_START_FAILED',
   'NOT_READY',
   'INTERNAL_ERROR',
+  // Sign-in and sessions
+  'WEAK_PASSWORD',
+  'INVALID_CREDENTIALS',
+  'EMAIL_UNAVAILABLE',
+  'TOO_MANY_ATTEMPTS',
+  'SESSION_REQUIRED',
+  // Personas and policy
+  'ACCOUNT_SUSPENDED',
+  'PERSONA_NOT_FOUND',
+  'PERSONA_LIMIT_REACHED',
+  'PERSONA_RATE_LIMITED',
+  'ROTATION_COOLDOWN',
+  'DISPLAY_NAME_TAKEN',
+  'PERSONA_INACTIVE',
+  'GRACE_PERIOD_OVER',
+  'TRUST_LEVEL_TOO_LOW',
+  'LEGAL_HOLD',
+  'POLICY_NOT_FOUND',
+  // Trust & safety and administration
+  'ADMIN_FORBIDDEN',
+  'APPEAL_NOT_FOUND',
+  'APPEAL_CLOSED',
+  'ADMIN_TOKEN_NOT_FOUND',
+  'WEBHOOK_NOT_FOUND',
+  // Spaces
+  'ALREADY_MEMBER',
+  'NOT_MEMBER',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -21,6 +21,7 @@ export async function startService({ root, database, nodeArgs = [] }) {
     TOKEN_HASH_KEY: newSecret(),
     PSEUDONYM_KEYS: `k1:${newSecret()}`,
     ADMIN_TOKEN: newSecret(),
+    EMAIL_KEYS: `k1:${newSecret()}`,
     ...database, // { DATA_DIR } or { DATABASE_URL }
   };
   const proc = startNode(join(root, 'dist/main.js'), { env, nodeArgs, name: 'personae (dist/main.js)' });

@@ -1,7 +1,9 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { RiskLevel } from '../modules/accountability/accountability.js';
 import type { AccountType } from '../modules/accounts/account.js';
-import type { TrustLevel } from '../modules/personas/persona.js';
+import type { AppealStatus } from '../modules/accountability/appeal.js';
+import type { AdminRole } from '../modules/admins/admin.js';
+import type { PersonaOrigin, TrustLevel } from '../modules/personas/persona.js';
 
 /** A timestamp PostgreSQL fills in; read back as a Date. */
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -42,6 +44,13 @@ export interface PersonasTable {
   is_active: ColumnType<boolean, boolean | undefined, boolean>;
   deleted_at: Timestamp | null;
   created_at: CreatedAt;
+  /** How the persona came to be: the first of its person, created by request, or by rotation. */
+  origin: ColumnType<PersonaOrigin, PersonaOrigin | undefined, never>;
+  rotated_from: ColumnType<string | null, string | null | undefined, string | null>;
+  trust_granted_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  deactivated_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** When the purge job may hard-delete it (holds and open appeals still stop it). */
+  purge_after: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 /** Which accounts may act as which personas. */
@@ -57,8 +66,111 @@ export interface SessionsTable {
   account_id: string;
   active_persona_id: string | null;
   created_at: CreatedAt;
-  /** Null for a guest's anonymous session, which lives as long as its cookie. */
+  /** The absolute end of the session; null for a guest's anonymous session, which lives as long as its cookie. */
   expires_at: Timestamp | null;
+  last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** A signed-in session ends after this long without use; null for a guest's. */
+  idle_timeout_seconds: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+/** An email account's address: authenticated ciphertext under a versioned key (the lookup goes by `accounts.lookup_key`). */
+export interface AccountEmailsTable {
+  account_id: string;
+  key_id: string;
+  sealed: Buffer;
+}
+
+/** An argon2id hash in PHC string form (the parameters travel with it, so they can be upgraded). */
+export interface PasswordCredentialsTable {
+  account_id: string;
+  hash: string;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** Two accounts known to be one person. `inferred` links are internal signals and never grant access. */
+export interface AccountLinksTable {
+  id: Generated<string>;
+  from_account_id: string;
+  to_account_id: string;
+  kind: 'inferred' | 'direct';
+  privacy_mode: 'linked' | 'partial' | 'isolated' | null;
+  created_at: CreatedAt;
+}
+
+export interface DisplayNameHoldsTable {
+  display_name_key: string;
+  accountability_profile_id: string;
+  held_until: Timestamp;
+}
+
+export interface PoliciesTable {
+  name: string;
+  value: ColumnType<unknown, string, string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface PersonaFlagsTable {
+  id: Generated<string>;
+  persona_id: string;
+  reason: string;
+  actor: string;
+  created_at: CreatedAt;
+}
+
+export interface AppealsTable {
+  id: Generated<string>;
+  persona_id: string | null;
+  accountability_profile_id: string;
+  status: ColumnType<AppealStatus, AppealStatus | undefined, AppealStatus>;
+  statement: string;
+  resolution: string | null;
+  opened_at: CreatedAt;
+  resolved_at: Timestamp | null;
+}
+
+export interface AdminTokensTable {
+  id: Generated<string>;
+  name: string;
+  role: AdminRole;
+  token_hash: Buffer;
+  created_at: CreatedAt;
+  revoked_at: Timestamp | null;
+}
+
+export interface SpaceMembershipsTable {
+  space_id: string;
+  accountability_profile_id: string;
+  persona_id: string;
+  joined_at: CreatedAt;
+}
+
+export interface OutboxTable {
+  id: Generated<string>;
+  seq: ColumnType<string, never, never>;
+  type: string;
+  payload: ColumnType<Record<string, unknown>, string, never>;
+  occurred_at: CreatedAt;
+  dispatched_at: Timestamp | null;
+}
+
+export interface WebhooksTable {
+  id: Generated<string>;
+  url: string;
+  /** The signing secret, sealed under a server key: it must be read back to sign, so it cannot be a hash. */
+  secret_sealed: Buffer;
+  /** The event types delivered; empty means all. */
+  event_types: ColumnType<string[], string[] | undefined, string[]>;
+  created_at: CreatedAt;
+  revoked_at: Timestamp | null;
+}
+
+export interface WebhookDeliveriesTable {
+  event_id: string;
+  webhook_id: string;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  delivered_at: Timestamp | null;
+  last_error: string | null;
 }
 
 /**
@@ -107,4 +219,16 @@ export interface Database {
   apps: AppsTable;
   app_person_hashes: AppPersonHashesTable;
   audit_log: AuditLogTable;
+  account_emails: AccountEmailsTable;
+  password_credentials: PasswordCredentialsTable;
+  account_links: AccountLinksTable;
+  display_name_holds: DisplayNameHoldsTable;
+  policies: PoliciesTable;
+  persona_flags: PersonaFlagsTable;
+  appeals: AppealsTable;
+  admin_tokens: AdminTokensTable;
+  space_memberships: SpaceMembershipsTable;
+  outbox: OutboxTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -11,7 +11,7 @@ import { createEmptyPostgresDatabase, postgresUrl } from '../support/database.js
 
 /** The built service, run as an operator would: `node dist/main.js` and `node dist/cli.js`. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SECRET_NAMES = ['COOKIE_SECRETS', 'TOKEN_HASH_KEY', 'PSEUDONYM_KEYS', 'ADMIN_TOKEN'];
+const SECRET_NAMES = ['COOKIE_SECRETS', 'TOKEN_HASH_KEY', 'PSEUDONYM_KEYS', 'ADMIN_TOKEN', 'EMAIL_KEYS'];
 /** Starting embedded PostgreSQL (WASM) takes a while on a busy machine. */
 const START_TIMEOUT_MS = 60_000;
 
@@ -128,6 +128,7 @@ describe('refusing to start in production without good secrets', () => {
       TOKEN_HASH_KEY: secret(),
       PSEUDONYM_KEYS: `k1:${secret()}`,
       ADMIN_TOKEN: 'admin',
+      EMAIL_KEYS: `k1:${secret()}`,
     });
     expect(code).not.toBe(0);
     expect(output).toMatch(/too short/i);
@@ -207,6 +208,7 @@ describe.runIf(postgresUrl)('against the PostgreSQL server of DATABASE_URL', () 
         TOKEN_HASH_KEY: secret(),
         PSEUDONYM_KEYS: `k1:${secret()}`,
         ADMIN_TOKEN: secret(),
+        EMAIL_KEYS: `k1:${secret()}`,
       };
       const migrated = await runNode('cli.js', ['migrate'], production);
       expect(migrated.code, migrated.output).toBe(0);

@@ -22,6 +22,7 @@ export function testEnvironment(overrides: Record<string, string> = {}): Record<
     TOKEN_HASH_KEY: randomSecret(),
     PSEUDONYM_KEYS: `k1:${randomSecret()}`,
     ADMIN_TOKEN: randomSecret(),
+    EMAIL_KEYS: `k1:${randomSecret()}`,
     ...overrides,
   };
 }

@@ -1,0 +1,63 @@
+/**
+ * The events the service emits, one per kind of state change. Payloads name what changed by its ids
+ * (internal ids included: consumers are the operator's own systems, as spec 002 lists them), never an
+ * email address, a password, a token or identity data.
+ */
+export interface EventPayloads {
+  PersonaCreated: { personaId: string; accountabilityProfileId: string; trustLevel: string };
+  PersonaRotated: { oldPersonaId: string; newPersonaId: string; accountabilityProfileId: string };
+  PersonaDeactivated: { personaId: string; reason: string };
+  PersonaReactivated: { personaId: string };
+  PersonaDeleted: { personaId: string; purgeAfter: string };
+  PersonaPurged: { personaId: string };
+  PersonaFlagged: { personaId: string; accountabilityProfileId: string; reason: string };
+  PersonaTrustChanged: { personaId: string; trustLevel: string };
+  AccountRegistered: { accountId: string; accountabilityProfileId: string; accountType: string };
+  AccountSignedIn: { accountId: string; accountabilityProfileId: string };
+  AccountsLinked: { fromAccountId: string; toAccountId: string; kind: string; accountabilityProfileId: string };
+  PersonBanned: { accountabilityProfileId: string };
+  PersonUnbanned: { accountabilityProfileId: string };
+  AccountabilityChanged: { accountabilityProfileId: string; changes: Record<string, unknown> };
+  LegalHoldChanged: { accountabilityProfileId: string; legalHold: boolean };
+  AppealOpened: { appealId: string; personaId: string; accountabilityProfileId: string };
+  AppealResolved: { appealId: string; status: string };
+  SpaceJoined: { spaceId: string; personaId: string };
+  SpaceLeft: { spaceId: string; personaId: string };
+  PolicyChanged: { name: string; value: unknown };
+}
+
+export type EventType = keyof EventPayloads;
+
+export const EVENT_TYPES = [
+  'PersonaCreated',
+  'PersonaRotated',
+  'PersonaDeactivated',
+  'PersonaReactivated',
+  'PersonaDeleted',
+  'PersonaPurged',
+  'PersonaFlagged',
+  'PersonaTrustChanged',
+  'AccountRegistered',
+  'AccountSignedIn',
+  'AccountsLinked',
+  'PersonBanned',
+  'PersonUnbanned',
+  'AccountabilityChanged',
+  'LegalHoldChanged',
+  'AppealOpened',
+  'AppealResolved',
+  'SpaceJoined',
+  'SpaceLeft',
+  'PolicyChanged',
+] as const satisfies readonly EventType[];
+
+/** An event about to be written. */
+export type NewEvent = { [T in EventType]: { readonly type: T; readonly payload: EventPayloads[T] } }[EventType];
+
+/** An event as sinks receive it: the id lets consumers drop a redelivery (delivery is at least once). */
+export interface DeliveredEvent {
+  readonly id: string;
+  readonly type: EventType;
+  readonly payload: Record<string, unknown>;
+  readonly occurredAt: string;
+}

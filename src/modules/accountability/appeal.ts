@@ -1,0 +1,2 @@
+/** An appeal is open until trust & safety upholds the decision or overturns it. */
+export type AppealStatus = 'open' | 'upheld' | 'overturned';
