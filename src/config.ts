@@ -37,6 +37,9 @@ const EnvironmentSchema = Type.Object({
   NATS_URL: Type.Optional(Type.String({ pattern: '^(nats|tls)://' })),
   NATS_SUBJECT_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', default: 'personae.events' }),
   EVENT_RELAY_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 500 }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 10_000 }),
+  WEBHOOK_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 50, default: 12 }),
+  WEBHOOK_RETRY_BASE_MS: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 30_000 }),
   COOKIE_SECRETS: Type.Optional(Type.String()),
   TOKEN_HASH_KEY: Type.Optional(Type.String()),
   PSEUDONYM_KEYS: Type.Optional(Type.String()),
@@ -86,7 +89,13 @@ export interface Config {
   readonly passwordHashing: { readonly memoryKib: number; readonly timeCost: number; readonly parallelism: number };
   /** How often the in-process purge task runs; 0 leaves purging to `npm run purge` (cron). */
   readonly purgeIntervalSeconds: number;
-  readonly events: { readonly natsUrl: string | undefined; readonly natsSubjectPrefix: string; readonly relayIntervalMs: number };
+  readonly events: {
+    readonly natsUrl: string | undefined;
+    readonly natsSubjectPrefix: string;
+    readonly relayIntervalMs: number;
+    /** Webhook requests: answer timeout, attempts before giving up, first retry pause (doubling, capped at an hour). */
+    readonly webhooks: { readonly timeoutMs: number; readonly maxAttempts: number; readonly retryBaseMs: number };
+  };
   readonly secrets: Secrets;
 }
 
@@ -148,6 +157,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       natsUrl: parsed.NATS_URL,
       natsSubjectPrefix: parsed.NATS_SUBJECT_PREFIX,
       relayIntervalMs: parsed.EVENT_RELAY_INTERVAL_MS,
+      webhooks: Object.freeze({
+        timeoutMs: parsed.WEBHOOK_TIMEOUT_MS,
+        maxAttempts: parsed.WEBHOOK_MAX_ATTEMPTS,
+        retryBaseMs: parsed.WEBHOOK_RETRY_BASE_MS,
+      }),
     }),
     secrets: parseSecrets(raw),
   });

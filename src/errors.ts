@@ -44,6 +44,7 @@ export const ERROR_CODES = [
   'APPEAL_NOT_FOUND',
   'APPEAL_CLOSED',
   'ADMIN_TOKEN_NOT_FOUND',
+  'PERSON_NOT_FOUND',
   'WEBHOOK_NOT_FOUND',
   // Spaces
   'ALREADY_MEMBER',
@@ -58,11 +59,15 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
  */
 export class AppError extends Error {
   override readonly name = 'AppError';
+  /** For limits (429): when to come back; the error handler sends it as `Retry-After`. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     readonly code: ErrorCode,
     message: string,
+    options?: { readonly retryAfterSeconds?: number },
   ) {
     super(message);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }

@@ -72,3 +72,35 @@ export async function measure({ url, cookie, serverPid, connections, warmupSecon
     raw: result,
   };
 }
+
+/**
+ * POSTs JSON bodies from `nextBody()` (a fresh body per request, e.g. a new email) to `url`.
+ * `metricBefore` is read between warm-up and the measured run, so counters cover only the latter.
+ */
+export async function loadJson({ url, connections, warmupSeconds, durationSeconds, serverPid, nextBody, metricBefore }) {
+  const options = {
+    url,
+    connections,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    requests: [{ setupRequest: (request) => ({ ...request, body: nextBody() }) }],
+  };
+  if (warmupSeconds > 0) await run({ ...options, duration: warmupSeconds });
+  const metricAtStart = metricBefore ? await metricBefore() : null;
+  const { result, cpu, serverSeconds } = await withCpuAccounting(serverPid, () => run({ ...options, duration: durationSeconds }));
+  return {
+    metricAtStart,
+    summary: {
+      rps: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      latencyAvg: result.latency.average,
+      requests: result.requests.total,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      cpu,
+      serverCpuUsPerRequest: Math.round((serverSeconds * 1e6) / Math.max(result.requests.total, 1)),
+    },
+  };
+}

@@ -9,6 +9,8 @@ const ASSOCIATED_DATA = Buffer.from('personae/app-ticket/v1');
 export interface AppTicket {
   /** The keyed hash that finds the visitor's session; never the token itself. */
   readonly tokenHash: Buffer;
+  /** Whose hash it is: the anonymous guest's (an app may start it) or a signed-in session's. */
+  readonly signedIn: boolean;
   readonly appId: string;
   readonly expiresAtSeconds: number;
 }
@@ -27,7 +29,12 @@ export class AppTickets {
   }
 
   issue(ticket: AppTicket): string {
-    const plaintext = JSON.stringify({ h: ticket.tokenHash.toString('base64url'), a: ticket.appId, e: ticket.expiresAtSeconds });
+    const plaintext = JSON.stringify({
+      h: ticket.tokenHash.toString('base64url'),
+      a: ticket.appId,
+      e: ticket.expiresAtSeconds,
+      ...(ticket.signedIn ? { s: 1 } : {}),
+    });
     return PREFIX + seal(this.#key, Buffer.from(plaintext), ASSOCIATED_DATA).toString('base64url');
   }
 
@@ -36,7 +43,7 @@ export class AppTickets {
     if (!TICKET_SHAPE.test(ticket)) return null;
     const plaintext = open(this.#key, Buffer.from(ticket.slice(PREFIX.length), 'base64url'), ASSOCIATED_DATA);
     if (!plaintext) return null;
-    const { h, a, e } = JSON.parse(plaintext.toString('utf8')) as { h: string; a: string; e: number };
-    return { tokenHash: Buffer.from(h, 'base64url'), appId: a, expiresAtSeconds: e };
+    const { h, a, e, s } = JSON.parse(plaintext.toString('utf8')) as { h: string; a: string; e: number; s?: 1 };
+    return { tokenHash: Buffer.from(h, 'base64url'), signedIn: s === 1, appId: a, expiresAtSeconds: e };
   }
 }

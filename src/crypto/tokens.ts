@@ -5,8 +5,12 @@ import { lengthPrefixed } from './length-prefixed.js';
 const TOKEN_BYTES = 32;
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
-/** What a stored hash is for; a hash made for one purpose never matches a lookup for another. */
-export type TokenPurpose = 'anonymous' | 'session' | 'api-key';
+/**
+ * What a stored hash is for; a hash made for one purpose never matches a lookup for another.
+ * `email` keys an email account by its normalized address; `rate-limit` names an attempt counter
+ * (a client address, an account) without keeping what it counts in the clear.
+ */
+export type TokenPurpose = 'anonymous' | 'session' | 'api-key' | 'admin-token' | 'email' | 'rate-limit';
 
 export function newToken(): string {
   return randomBytes(TOKEN_BYTES).toString('base64url');

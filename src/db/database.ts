@@ -30,8 +30,10 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
 
 function openPostgres(url: string, poolSize: number): DatabaseHandle {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
-  // An idle client that loses its server must not take the process down; the next query reconnects.
+  // A client that loses its server must not take the process down: idle clients report through the
+  // pool, busy ones through themselves (their query still fails, and the pool drops them on release).
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return handle(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
 }
 

@@ -61,3 +61,8 @@ export interface DeliveredEvent {
   readonly payload: Record<string, unknown>;
   readonly occurredAt: string;
 }
+
+/** The JSON body of an event as NATS messages and webhook requests carry it. */
+export function serializeEvent(event: DeliveredEvent): string {
+  return JSON.stringify({ id: event.id, type: event.type, occurredAt: event.occurredAt, payload: event.payload });
+}

@@ -66,7 +66,8 @@ function hasTwoAnonCookies(header: string | undefined): boolean {
   return (header.match(ANON_COOKIE_PAIR)?.length ?? 0) > 1;
 }
 
-function setAnonCookie(reply: FastifyReply, token: string, nowSeconds: number): void {
+/** Sets the cookie to a token: a new visitor's, a refresh, or the replacement a sign-in rotates to. */
+export function setAnonCookie(reply: FastifyReply, token: string, nowSeconds: number): void {
   // No Domain attribute: the cookie stays on this host only.
   reply.setCookie(ANON_COOKIE, `${token}.${nowSeconds.toString(36)}`, {
     signed: true,

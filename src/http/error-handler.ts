@@ -42,6 +42,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   APPEAL_NOT_FOUND: 404,
   APPEAL_CLOSED: 409,
   ADMIN_TOKEN_NOT_FOUND: 404,
+  PERSON_NOT_FOUND: 404,
   WEBHOOK_NOT_FOUND: 404,
   ALREADY_MEMBER: 409,
   NOT_MEMBER: 404,
@@ -75,7 +76,10 @@ export function answerMalformedRequest(error: FastifyError, request: FastifyRequ
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
-    if (error instanceof AppError) return sendError(request, reply, error.code, error.message);
+    if (error instanceof AppError) {
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+      return sendError(request, reply, error.code, error.message);
+    }
     if ('validation' in error && error.validation) {
       return sendError(request, reply, 'VALIDATION_FAILED', `Invalid request: ${error.message}`);
     }

@@ -1,19 +1,26 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import type { SessionContext } from '../modules/sessions/session.js';
 import type { SessionService } from '../modules/sessions/session-service.js';
 import { anonTokenOf, type AnonToken, type Unsign } from './anon-cookie.js';
 import { sendError } from './error-handler.js';
+import { clearSessionCookie, sessionTokenOf } from './session-cookie.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The visitor's anonymous token (set on every route of the visitor scope). */
     anon: AnonToken;
     /**
-     * The caller, read fresh from the database (never the cache) and memoized for the request.
-     * Without a session it fails with SESSION_REQUIRED, unless `start` is set: then a guest identity
-     * is started first (anonymous-first: everything works without signing in).
+     * The token of the signed-in session cookie (its signature checked), or null. Whether the
+     * session is still alive is decided when the caller is resolved.
+     */
+    sessionToken: string | null;
+    /**
+     * The caller, read fresh from the database (never the cache) and memoized for the request: the
+     * signed-in session when there is a live one, else the guest behind `anon_id`. Without either it
+     * fails with SESSION_REQUIRED, unless `start` is set: then a guest identity is started first
+     * (anonymous-first: everything works without signing in).
      */
     caller(options?: { readonly start?: boolean }): Promise<SessionContext>;
   }
@@ -34,21 +41,22 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function registerVisitorScope(app: FastifyInstance, sessions: SessionService, clock: Clock): void {
   const unsign: Unsign = (value) => app.unsignCookie(value);
   app.decorateRequest('anon', null as unknown as AnonToken);
+  app.decorateRequest('sessionToken', null);
   // Set per request in onRequest: a decorator's initial value would be shared by every request.
   app.decorateRequest('caller', null as unknown as FastifyRequest['caller']);
   app.addHook('onRequest', (request, reply, done) => {
     try {
       request.anon = anonTokenOf(request, reply, unsign, Math.floor(clock.now().getTime() / 1000));
-      request.caller = callerResolver(request, sessions);
+      request.sessionToken = sessionTokenOf(request, reply, unsign);
+      request.caller = callerResolver(request, reply, sessions);
     } catch (error) {
       return done(error as Error);
     }
     done();
   });
   app.addHook('preHandler', (request, reply, done) => {
-    if (SAFE_METHODS.has(request.method) || request.anon.isNew || request.routeOptions.config.allowWhenBanned) {
-      return done();
-    }
+    if (SAFE_METHODS.has(request.method) || request.routeOptions.config.allowWhenBanned) return done();
+    if (request.anon.isNew && request.sessionToken === null) return done();
     request.caller({ start: false }).then((caller) => {
       if (caller.banned) {
         sendError(request, reply, 'BANNED', 'This identity is banned from making changes.');
@@ -59,10 +67,57 @@ export function registerVisitorScope(app: FastifyInstance, sessions: SessionServ
   });
 }
 
-function callerResolver(request: FastifyRequest, sessions: SessionService): FastifyRequest['caller'] {
+/**
+ * The visitor's signed-in session, if its cookie names a live one. A cookie whose session is gone
+ * (signed out, expired, revoked by a ban) is cleared, and the request goes on as the guest.
+ */
+async function signedInOf(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  sessions: SessionService,
+  fresh: boolean,
+): Promise<SessionContext | null> {
+  const token = request.sessionToken;
+  if (token === null) return null;
+  const context = await sessions.resolveSignedIn(token, { fresh });
+  if (context) return context;
+  clearSessionCookie(reply);
+  request.sessionToken = null;
+  return null;
+}
+
+/**
+ * Who the visitor is, for read-only answers (GET /session): through the node-local cache, so a
+ * visitor without a session cookie costs one cache or index lookup, as before sign-in existed.
+ */
+export async function currentVisitor(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  sessions: SessionService,
+): Promise<SessionContext | null> {
+  const signedIn = request.sessionToken === null ? null : await signedInOf(request, reply, sessions, false);
+  if (signedIn) return signedIn;
+  return request.anon.isNew ? null : sessions.resolve(request.anon.token);
+}
+
+/** The caller when a live signed-in session is behind the request, else null (a guest, or nobody yet). */
+export async function signedInCaller(request: FastifyRequest): Promise<SessionContext | null> {
+  if (request.sessionToken === null) return null;
+  try {
+    const caller = await request.caller();
+    return caller.accountType === 'guest' ? null : caller;
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'SESSION_REQUIRED') return null;
+    throw error;
+  }
+}
+
+function callerResolver(request: FastifyRequest, reply: FastifyReply, sessions: SessionService): FastifyRequest['caller'] {
   let known: SessionContext | null = null;
   return async (options) => {
     if (known) return known;
+    const signedIn = await signedInOf(request, reply, sessions, true);
+    if (signedIn) return (known = signedIn);
     const found = request.anon.isNew ? null : await sessions.resolve(request.anon.token, { fresh: true });
     if (found) return (known = found);
     if (!options?.start) throw new AppError('SESSION_REQUIRED', 'Start a session first (POST /session) or sign in.');

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenHasher } from '../../src/crypto/tokens.js';
 import { TICKET_LIFETIME_SECONDS } from '../../src/modules/apps/app-service.js';
 import { registerApp, resolveForApp, resolveTicket, startTestApp, ticketFor, Visitor, type TestApp } from '../support/app.js';
+import { Browser, newPerson } from '../support/browser.js';
 
 let test: TestApp;
 beforeAll(async () => {
@@ -98,7 +99,7 @@ describe('POST /apps/resolve with a ticket', () => {
     const { visitor, persona } = await started();
     const response = await resolveForApp(test, app, visitor);
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ started: true, banned: false, persona, personHash: expect.stringMatching(PERSON_HASH), correlationId: expect.any(String) });
+    expect(response.json()).toEqual({ started: true, banned: false, reviewRequired: false, persona, personHash: expect.stringMatching(PERSON_HASH), correlationId: expect.any(String) });
   });
 
   it('refuses app A\'s ticket presented by app B: 400 INVALID_TICKET, and B learns nothing', async () => {
@@ -151,7 +152,7 @@ describe('POST /apps/resolve with a ticket', () => {
     const before = await countRows();
     const lazy = await resolveForApp(test, app, visitor);
     expect(lazy.statusCode).toBe(200);
-    expect(lazy.json()).toEqual({ started: false, persona: null, banned: false, personHash: null, correlationId: expect.any(String) });
+    expect(lazy.json()).toEqual({ started: false, persona: null, banned: false, reviewRequired: false, personHash: null, correlationId: expect.any(String) });
     expect(await countRows()).toEqual(before);
     expect((await visitor.request('GET', '/session')).json().started).toBe(false);
 
@@ -201,5 +202,26 @@ describe('ticket strings', () => {
       expect(response.statusCode).toBe(400);
       expect(response.json().code).toBe('INVALID_TICKET');
     }
+  });
+});
+
+describe('a signed-in visitor', () => {
+  it('is introduced to an app as the signed-in person, and no longer once signed out', async () => {
+    const app = await registerApp(test, 'signed-in');
+    const browser = new Browser(test.app);
+    const guest = await browser.request('POST', '/session');
+    const person = newPerson('ticket');
+    expect((await browser.register(person)).statusCode).toBe(201);
+    const signedIn = (await browser.session()).persona;
+
+    const ticketOf = async () => (await browser.request('POST', '/session/app-ticket', { appId: app.id })).json().ticket as string;
+    const resolved = (await resolveTicket(test, app.apiKey, await ticketOf())).json();
+    expect(resolved).toMatchObject({ started: true, persona: { id: signedIn?.id } });
+    expect(resolved.persona.id).not.toBe(guest.json().persona.id);
+
+    // A ticket of a session that has ended resolves to nobody, and `start` cannot revive it as a guest.
+    const stale = await ticketOf();
+    expect((await browser.request('POST', '/auth/logout')).statusCode).toBe(200);
+    expect((await resolveTicket(test, app.apiKey, stale, true)).json()).toMatchObject({ started: false, persona: null });
   });
 });

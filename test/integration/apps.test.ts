@@ -190,7 +190,7 @@ describe('POST /apps/resolve: what an app learns', () => {
     await visitor.request('GET', '/session');
     const response = await resolveForApp(test, app, visitor);
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ started: false, persona: null, banned: false, personHash: null, correlationId: expect.any(String) });
+    expect(response.json()).toEqual({ started: false, persona: null, banned: false, reviewRequired: false, personHash: null, correlationId: expect.any(String) });
     expect((await visitor.request('GET', '/session')).json().started).toBe(false);
   });
 
@@ -212,9 +212,9 @@ describe('POST /apps/resolve: what an app learns', () => {
     await visitor.start();
     const session = (await visitor.request('GET', '/session')).json();
     const resolved = (await resolveForApp(test, app, visitor)).json();
-    expect(Object.keys(resolved).sort()).toEqual(['banned', 'correlationId', 'personHash', 'persona', 'started']);
+    expect(Object.keys(resolved).sort()).toEqual(['banned', 'correlationId', 'personHash', 'persona', 'reviewRequired', 'started']);
     expect(resolved.persona).toEqual(session.persona);
-    expect(Object.keys(resolved.persona).sort()).toEqual(['authorId', 'displayName', 'id', 'trustLevel']);
+    expect(Object.keys(resolved.persona).sort()).toEqual(['authorId', 'displayName', 'id', 'trustLevel', 'verified']);
     expect(resolved).toMatchObject({ started: true, banned: false });
     expect(resolved.personHash).toMatch(PERSON_HASH);
   });

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pseudonyms } from '../../src/crypto/pseudonyms.js';
@@ -61,7 +61,7 @@ describe('a ban, by each kind of subject', () => {
 
     const placedAudit = await test.database.db.selectFrom('audit_log').selectAll().where('action', '=', 'ban.place').where('target', '=', target).execute();
     expect(placedAudit).toEqual([
-      expect.objectContaining({ actor: 'admin', correlation_id: placed.json().correlationId, detail: { reason: 'posting spam' } }),
+      expect.objectContaining({ actor: 'admin', correlation_id: placed.json().correlationId, detail: { reason: 'posting spam', sessionsRevoked: 0 } }),
     ]);
 
     const lifted = await lift(subject);
@@ -197,5 +197,83 @@ describe('the audit log', () => {
     await expect(sql`delete from audit_log`.execute(db)).rejects.toThrow(/append-only/);
     await expect(sql`truncate audit_log`.execute(db)).rejects.toThrow(/append-only/);
     expect(await db.selectFrom('audit_log').selectAll().orderBy('id').execute()).toEqual(before);
+  });
+});
+
+describe('what a ban does to the person', () => {
+  /** A signed-in session of the person (an email account), made straight in the database. */
+  async function signedInSession(profileId: string, personaId: string): Promise<string> {
+    const db = test.database.db;
+    const account = await db
+      .insertInto('accounts')
+      .values({ type: 'email', lookup_key: randomBytes(32), accountability_profile_id: profileId })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await db.insertInto('persona_access').values({ account_id: account.id, persona_id: personaId }).execute();
+    const session = await db
+      .insertInto('sessions')
+      .values({
+        token_hash: randomBytes(32),
+        account_id: account.id,
+        active_persona_id: personaId,
+        expires_at: new Date(Date.now() + 86_400_000),
+        idle_timeout_seconds: 3600,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return session.id;
+  }
+
+  const profileOf = async (personaId: string) =>
+    (await test.database.db.selectFrom('personas').select('accountability_profile_id as id').where('id', '=', personaId).executeTakeFirstOrThrow()).id;
+  const profileRow = (id: string) => test.database.db.selectFrom('accountability_profiles').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const events = async (type: string, profileId: string) =>
+    (await test.database.db.selectFrom('outbox').select('payload').where('type', '=', type).execute()).filter(
+      (row) => row.payload.accountabilityProfileId === profileId,
+    );
+
+  it('makes them HIGH risk, ends their signed-in sessions (not the guest one), and emits PersonBanned', async () => {
+    const { visitor, persona } = await startedAndCached();
+    const profileId = await profileOf(persona.id);
+    const sessionId = await signedInSession(profileId, persona.id);
+    const bystander = await startedAndCached();
+    const bystanderSession = await signedInSession(await profileOf(bystander.persona.id), bystander.persona.id);
+
+    const placed = await ban({ personaId: persona.id }, 'ban evasion');
+    expect(placed.statusCode).toBe(200);
+    expect(await profileRow(profileId)).toMatchObject({ risk_level: 'HIGH', ban_reason: 'ban evasion' });
+    const remaining = await test.database.db.selectFrom('sessions').select('id').where('id', 'in', [sessionId, bystanderSession]).execute();
+    expect(remaining.map((row) => row.id)).toEqual([bystanderSession]);
+    // The guest session is the anonymous identity itself: it stays, and carries the ban.
+    expect(await sessionOf(visitor)).toMatchObject({ started: true, banned: true });
+    expect(await events('PersonBanned', profileId)).toEqual([{ payload: { accountabilityProfileId: profileId } }]);
+    const [audit] = await test.database.db.selectFrom('audit_log').selectAll().where('correlation_id', '=', placed.json().correlationId).execute();
+    expect(audit?.detail).toEqual({ reason: 'ban evasion', sessionsRevoked: 1 });
+  });
+
+  it('lifting it keeps the risk level (trust & safety lowers it) and emits PersonUnbanned', async () => {
+    const { persona } = await startedAndCached();
+    const profileId = await profileOf(persona.id);
+    await ban({ personaId: persona.id });
+    expect((await lift({ personaId: persona.id })).statusCode).toBe(200);
+    expect(await profileRow(profileId)).toMatchObject({ banned_at: null, ban_reason: null, risk_level: 'HIGH' });
+    expect(await events('PersonUnbanned', profileId)).toEqual([{ payload: { accountabilityProfileId: profileId } }]);
+  });
+
+  it('may be placed and lifted by a moderator token', async () => {
+    const issued = await test.app.inject({
+      method: 'POST',
+      url: '/admin/tokens',
+      headers: test.adminHeaders,
+      payload: { name: 'ban moderator', role: 'moderator' },
+    });
+    const headers = { authorization: `Bearer ${issued.json().token}` };
+    const { persona } = await startedAndCached();
+    for (const url of ['/admin/bans', '/admin/bans/lift']) {
+      const response = await test.app.inject({ method: 'POST', url, headers, payload: url.endsWith('lift') ? { subject: { personaId: persona.id } } : { subject: { personaId: persona.id }, reason: 'r' } });
+      expect(response.statusCode).toBe(200);
+      const [audit] = await test.database.db.selectFrom('audit_log').selectAll().where('correlation_id', '=', response.json().correlationId).execute();
+      expect(audit?.actor).toBe(`admin-token:${issued.json().adminToken.id}`);
+    }
   });
 });

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenHasher } from '../../src/crypto/tokens.js';
 import { registerApp, resolveForApp, resolveTicket, startTestApp, ticketFor, Visitor, type TestApp } from '../support/app.js';
+import { Browser, newPerson } from '../support/browser.js';
 
 let test: TestApp;
 beforeAll(async () => {
@@ -121,6 +122,13 @@ describe('the database', () => {
     const tickets = ticketed.map(([, ticket]) => ticket);
     const linkOnly = new Visitor(test.app);
     expect((await linkOnly.request('POST', '/identity-link', { identityData: { n: 1 }, consent: true })).statusCode).toBe(201);
+    // People who registered (one from a guest's browser) and signed in again: emails, passwords, session tokens.
+    const members = [newPerson('scan'), newPerson('scan')].map((person) => ({ person, browser: new Browser(test.app) }));
+    await members[1]!.browser.request('POST', '/session');
+    for (const { person, browser } of members) {
+      expect((await browser.register(person)).statusCode).toBe(201);
+      expect((await browser.login(person)).statusCode).toBe(200);
+    }
 
     const { secrets } = test.config;
     const needles: Array<[string, string]> = [
@@ -139,16 +147,33 @@ describe('the database', () => {
       ...encodingsOf('token hash key', secrets.tokenHashKey, Buffer.from(secrets.tokenHashKey)),
       ...secrets.cookieSecrets.flatMap((secret, i) => encodingsOf(`cookie secret ${i}`, secret, Buffer.from(secret))),
       ...secrets.pseudonymKeys.flatMap((key) => encodingsOf(`pseudonym key ${key.id}`, key.secret, Buffer.from(key.secret))),
+      ...secrets.emailKeys.flatMap((key) => encodingsOf(`email key ${key.id}`, key.secret, Buffer.from(key.secret))),
+      ...members.flatMap(({ person, browser }, i): Array<[string, string]> => [
+        ...encodingsOf(`email ${i}`, person.email, Buffer.from(person.email)),
+        [`email ${i} (local part)`, person.email.split('@')[0]!],
+        ...encodingsOf(`password ${i}`, person.password, Buffer.from(person.password)),
+        ...encodingsOf(`session token ${i}`, browser.sessionToken, Buffer.from(browser.sessionToken, 'base64url')),
+        ...encodingsOf(`member anon token ${i}`, browser.anonToken, Buffer.from(browser.anonToken, 'base64url')),
+      ]),
     ];
     // The bytes behind each base64url token and secret, in case a column keeps them undecorated.
-    const allSecrets = [...secrets.cookieSecrets, secrets.tokenHashKey, secrets.adminToken, ...secrets.pseudonymKeys.map((k) => k.secret)];
-    const tokens = [...visitors, appStarted, linkOnly].map(rawTokenOf);
+    const allSecrets = [
+      ...secrets.cookieSecrets,
+      secrets.tokenHashKey,
+      secrets.adminToken,
+      ...secrets.pseudonymKeys.map((k) => k.secret),
+      ...secrets.emailKeys.map((k) => k.secret),
+    ];
+    const tokens = [
+      ...[...visitors, appStarted, linkOnly].map(rawTokenOf),
+      ...members.flatMap(({ browser }) => [browser.sessionToken, browser.anonToken]),
+    ];
     const rawBytes = [...tokens, ...allSecrets].map((value) => Buffer.from(value, 'base64url'));
 
     const cells = await dumpDatabase();
     // The scan must cover the tables that hold tokens and keys, or it proves nothing.
     const tables = new Set(cells.map((cell) => cell.at.split('.')[0]));
-    for (const table of ['accounts', 'sessions', 'identity_links', 'apps', 'app_person_hashes', 'audit_log']) {
+    for (const table of ['accounts', 'sessions', 'identity_links', 'apps', 'app_person_hashes', 'audit_log', 'account_emails', 'password_credentials', 'outbox']) {
       expect(tables).toContain(table);
     }
     // Control: the scan does see what is stored, e.g. the keyed hash of a token in bytea columns.
@@ -226,6 +251,11 @@ function routesOf(): string[] {
 describe('public responses', () => {
   let owner: Visitor;
   let other: Visitor;
+  /** A registered person, signed in; the persona routes are walked as them. */
+  let member: Browser;
+  const memberPerson = newPerson('walk');
+  const newcomer = newPerson('newcomer');
+  const personaIds: Record<'created' | 'rotated', string> = { created: '', rotated: '' };
   let app: { id: string; apiKey: string };
   const ownerData = { email: 'owner.walk@example.org', name: 'Owner Walk' };
   const banReason = 'ban-reason-not-for-the-public';
@@ -244,6 +274,8 @@ describe('public responses', () => {
     other = new Visitor(test.app);
     await other.start();
     await other.request('POST', '/identity-link', { identityData: { email: 'someone.else@example.org' }, consent: true });
+    member = new Browser(test.app);
+    expect((await member.register(memberPerson)).statusCode).toBe(201);
   });
 
   /** One scripted request per public route; a route missing here fails the walk. */
@@ -266,7 +298,34 @@ describe('public responses', () => {
     'POST /session/app-ticket': () => owner.request('POST', '/session/app-ticket', { appId: app.id }),
     'POST /apps/resolve': () => resolveForApp(test, app, owner),
     'DELETE /identity-link': () => owner.request('DELETE', '/identity-link'),
+    'POST /auth/register': () => new Browser(test.app).register(newcomer),
+    'POST /auth/login': () => member.login(memberPerson),
+    'GET /personas': () => member.request('GET', '/personas'),
+    'POST /personas': async () => {
+      const response = await member.request('POST', '/personas', { displayName: 'Walk Persona One' });
+      personaIds.created = response.json().persona?.id;
+      return response;
+    },
+    'POST /personas/:id/rotate': async () => {
+      const response = await member.request('POST', `/personas/${personaIds.created}/rotate`, { newDisplayName: 'Walk Persona Two' });
+      personaIds.rotated = response.json().persona?.id;
+      return response;
+    },
+    'POST /personas/:id/deactivate': () => member.request('POST', `/personas/${personaIds.rotated}/deactivate`),
+    'POST /personas/:id/reactivate': () => member.request('POST', `/personas/${personaIds.rotated}/reactivate`),
+    'PUT /session/active-persona': () => member.request('PUT', '/session/active-persona', { personaId: personaIds.rotated }),
+    'POST /policy/check': () => member.request('POST', '/policy/check', { action: 'persona.create' }),
+    'POST /spaces/:id/join': () => member.request('POST', '/spaces/walk:1/join'),
+    'GET /spaces/:id/membership': () => member.request('GET', '/spaces/walk:1/membership'),
+    'POST /spaces/:id/leave': () => member.request('POST', '/spaces/walk:1/leave'),
+    'POST /personas/:id/delete-permanent': () => member.request('POST', `/personas/${personaIds.rotated}/delete-permanent`),
+    'POST /auth/logout': () => member.request('POST', '/auth/logout'),
   };
+  /**
+   * The API documents describe the admin routes too, whose schemas name internal fields; their
+   * public part is checked on its own below, so here they are scanned for values only.
+   */
+  const documentRoutes = new Set(['GET /openapi.json', 'GET /docs/json', 'GET /docs/yaml']);
   /** Routes whose answer is the owner's own identity data, read back by the owner's own cookie. */
   const ownDataRoutes = new Set(['POST /identity-link', 'GET /identity-link']);
 
@@ -289,6 +348,12 @@ describe('public responses', () => {
       .select('a.accountability_profile_id as profileId')
       .where('s.token_hash', '=', new TokenHasher(test.config.secrets.tokenHashKey).hash('anonymous', rawTokenOf(owner)))
       .executeTakeFirstOrThrow();
+    const memberIds = await test.database.db
+      .selectFrom('sessions as s')
+      .innerJoin('accounts as a', 'a.id', 's.account_id')
+      .select(['s.id as sessionId', 'a.id as accountId', 'a.accountability_profile_id as profileId'])
+      .where('s.token_hash', '=', new TokenHasher(test.config.secrets.tokenHashKey).hash('session', member.sessionToken))
+      .executeTakeFirstOrThrow();
     const linkRows = await test.database.db.selectFrom('identity_links').select('lookup_key').execute();
     const linkKeys = linkRows.map((row) => row.lookup_key);
     const forbidden: Array<[string, string]> = [
@@ -300,6 +365,13 @@ describe('public responses', () => {
       ...linkKeys.flatMap((key, i) => encodingsOf(`identity link key ${i}`, 'n/a', Buffer.from(key)).slice(1)),
       ...encodingsOf('raw token', rawTokenOf(owner), Buffer.from(rawTokenOf(owner), 'base64url')),
       ['other person\'s email', 'someone.else@example.org'],
+      ['member profile id', memberIds.profileId],
+      ['member account id', memberIds.accountId],
+      ['member session id', memberIds.sessionId],
+      ['member email', memberPerson.email],
+      ['member password', memberPerson.password],
+      ['newcomer email', newcomer.email],
+      ['newcomer password', newcomer.password],
       ['ban reason', banReason],
       ...internalFieldNames.map((name): [string, string] => [`field ${name}`, name]),
     ];
@@ -315,7 +387,8 @@ describe('public responses', () => {
         .map(([name, value]) => `${name}: ${String(value)}`)
         .map((line) => (line.startsWith('set-cookie:') ? line.replaceAll(rawTokenOf(owner), '[own cookie]') : line));
       const text = `${headers.join('\n')}\n${response.body}`;
-      const needles = ownDataRoutes.has(route) ? forbidden : [...forbidden, ...ownData];
+      const values = documentRoutes.has(route) ? forbidden.filter(([label]) => !label.startsWith('field ')) : forbidden;
+      const needles = ownDataRoutes.has(route) ? values : [...values, ...ownData];
       leaks.push(...found(text, needles).map((label) => `${route}: ${label}`));
       // A ticket is opaque: not even its decoded bytes may reveal the token, its hash or an internal id.
       const ticket: unknown = response.headers['content-type']?.toString().includes('json') ? response.json().ticket : undefined;
@@ -331,6 +404,23 @@ describe('public responses', () => {
     }
     expect(tickets).toBe(1);
     expect(leaks).toEqual([]);
+  });
+
+  it('are documented without internal fields: no public path of the OpenAPI document names one', async () => {
+    const document = (await owner.request('GET', '/openapi.json')).json() as {
+      paths: Record<string, unknown>;
+      components?: { schemas?: Record<string, unknown> };
+    };
+    const publicPaths = Object.entries(document.paths).filter(([path]) => !path.startsWith('/admin/'));
+    expect(publicPaths.length).toBeGreaterThan(15);
+    // A public path's schemas, with the shared component schemas it refers to.
+    let text = JSON.stringify(publicPaths);
+    for (const [, name] of text.matchAll(/#\/components\/schemas\/([\w.-]+)/g)) {
+      text += JSON.stringify(document.components?.schemas?.[name!] ?? {});
+    }
+    expect(internalFieldNames.filter((name) => text.includes(`"${name}"`))).toEqual([]);
+    // Control: the admin part does name them, so the check would see a leak.
+    expect(JSON.stringify(document).includes('"accountabilityProfileId"')).toBe(true);
   });
 
   it('that carry personal data are marked no-store', async () => {

@@ -1,40 +1,53 @@
-import type { Db } from '../../db/database.js';
+import type { Db, Tx } from '../../db/database.js';
+import { appendEvent } from '../../events/outbox.js';
 import { appendAudit, type AuditEntry } from '../audit/audit-repository.js';
-import type { BanSubject } from './ban.js';
+import { revokeSignedInSessions } from '../sessions/session-revocation.js';
+import { BANNED_RISK_LEVEL, type BanSubject } from './ban.js';
 
 export interface BanRepository {
-  /** The accountability profile behind a subject, or null when nothing matches. */
-  findProfile(subject: BanSubject): Promise<string | null>;
-  /** Sets (reason given) or clears (null) the ban, with its audit row, in one transaction. */
-  setBan(profileId: string, ban: { readonly reason: string; readonly at: Date } | null, audit: AuditEntry): Promise<void>;
+  /**
+   * Places (reason given) or lifts (null) the ban on the person behind the subject, in one
+   * transaction with its event and audit row. Placing it also raises the risk level to HIGH and
+   * ends every signed-in session of the person. Answers the person's profile id, or null when
+   * nothing matches the subject.
+   */
+  setBan(subject: BanSubject, ban: { readonly reason: string; readonly at: Date } | null, audit: AuditEntry): Promise<string | null>;
+}
+
+async function profileOf(trx: Tx, subject: BanSubject): Promise<string | null> {
+  const row =
+    'personHash' in subject
+      ? await trx
+          .selectFrom('app_person_hashes')
+          .select('accountability_profile_id as profileId')
+          .where('person_hash', '=', subject.personHash)
+          .executeTakeFirst()
+      : await trx
+          .selectFrom('personas')
+          .select('accountability_profile_id as profileId')
+          .where('personaId' in subject ? 'id' : 'author_id', '=', 'personaId' in subject ? subject.personaId : subject.authorId)
+          .executeTakeFirst();
+  return row?.profileId ?? null;
 }
 
 export function createBanRepository(db: Db): BanRepository {
   return {
-    async findProfile(subject) {
-      const row =
-        'personHash' in subject
-          ? await db
-              .selectFrom('app_person_hashes')
-              .select('accountability_profile_id as profileId')
-              .where('person_hash', '=', subject.personHash)
-              .executeTakeFirst()
-          : await db
-              .selectFrom('personas')
-              .select('accountability_profile_id as profileId')
-              .where('personaId' in subject ? 'id' : 'author_id', '=', 'personaId' in subject ? subject.personaId : subject.authorId)
-              .executeTakeFirst();
-      return row?.profileId ?? null;
-    },
-
-    setBan: (profileId, ban, audit) =>
+    setBan: (subject, ban, audit) =>
       db.transaction().execute(async (trx) => {
-        await trx
+        const profileId = await profileOf(trx, subject);
+        if (!profileId) return null;
+        const updated = await trx
           .updateTable('accountability_profiles')
-          .set({ banned_at: ban?.at ?? null, ban_reason: ban?.reason ?? null })
+          .set(ban ? { banned_at: ban.at, ban_reason: ban.reason, risk_level: BANNED_RISK_LEVEL } : { banned_at: null, ban_reason: null })
           .where('id', '=', profileId)
-          .execute();
-        await appendAudit(trx, audit);
+          .returning('id')
+          .executeTakeFirst();
+        if (!updated) return null;
+        // Signed-in sessions end with the ban, in the same transaction: no window where one still works.
+        const sessionsRevoked = ban ? await revokeSignedInSessions(trx, profileId) : 0;
+        await appendEvent(trx, { type: ban ? 'PersonBanned' : 'PersonUnbanned', payload: { accountabilityProfileId: profileId } });
+        await appendAudit(trx, ban ? { ...audit, detail: { ...audit.detail, sessionsRevoked } } : audit);
+        return profileId;
       }),
   };
 }

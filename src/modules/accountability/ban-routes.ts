@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
+import { adminActor } from '../../http/admin-auth.js';
 import { body, errorResponses } from '../../http/schemas.js';
 import type { BanService } from './ban-service.js';
 
@@ -16,10 +17,13 @@ export const banRoutes: FastifyPluginAsyncTypebox<{ bans: BanService }> = async 
   app.post(
     '/admin/bans',
     {
+      config: { adminRole: 'moderator' },
       schema: {
         tags: ['admin'],
         summary: 'Ban a person',
-        description: 'The ban lands on the person behind the subject: all of their personas are banned.',
+        description:
+          'The ban lands on the person behind the subject: all of their personas are banned, their risk level ' +
+          'becomes HIGH, and every signed-in session of theirs ends. Events PersonBanned / PersonUnbanned.',
         security: [{ adminToken: [] }],
         body: Type.Object(
           { subject: Subject, reason: Type.String({ minLength: 1, maxLength: 500 }) },
@@ -29,7 +33,7 @@ export const banRoutes: FastifyPluginAsyncTypebox<{ bans: BanService }> = async 
       },
     },
     async (request) => {
-      await bans.ban(request.body.subject, request.body.reason, { actor: 'admin', correlationId: request.id });
+      await bans.ban(request.body.subject, request.body.reason, adminActor(request));
       return { banned: true as const, correlationId: request.id };
     },
   );
@@ -37,16 +41,18 @@ export const banRoutes: FastifyPluginAsyncTypebox<{ bans: BanService }> = async 
   app.post(
     '/admin/bans/lift',
     {
+      config: { adminRole: 'moderator' },
       schema: {
         tags: ['admin'],
         summary: 'Lift a ban',
+        description: 'The risk level stays as it is: lower it with PUT /admin/people/{profileId}/risk-level.',
         security: [{ adminToken: [] }],
         body: Type.Object({ subject: Subject }, { additionalProperties: false }),
         response: { 200: body({ banned: Type.Literal(false) }), ...errorResponses(400, 401, 404) },
       },
     },
     async (request) => {
-      await bans.unban(request.body.subject, { actor: 'admin', correlationId: request.id });
+      await bans.unban(request.body.subject, adminActor(request));
       return { banned: false as const, correlationId: request.id };
     },
   );

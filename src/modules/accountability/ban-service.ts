@@ -6,8 +6,12 @@ import { describeSubject, type BanSubject } from './ban.js';
 import type { BanRepository } from './ban-repository.js';
 
 export interface BanService {
-  /** Bans the person behind the subject: every persona, every account, every session of theirs. */
+  /**
+   * Bans the person behind the subject: every persona, every account, every session of theirs.
+   * Their risk level becomes HIGH and their signed-in sessions end.
+   */
   ban(subject: BanSubject, reason: string, admin: Actor): Promise<void>;
+  /** Lifts the ban; the risk level stays as it is (trust & safety lowers it separately). */
   unban(subject: BanSubject, admin: Actor): Promise<void>;
 }
 
@@ -17,25 +21,21 @@ export interface BanServiceDeps {
   readonly clock: Clock;
 }
 
-export function createBanService({ bans, invalidation, clock }: BanServiceDeps): BanService {
-  async function profileOf(subject: BanSubject): Promise<string> {
-    const profileId = await bans.findProfile(subject);
-    if (!profileId) throw new AppError('SUBJECT_NOT_FOUND', 'No persona, author id or person hash matches.');
-    return profileId;
-  }
+const notFound = () => new AppError('SUBJECT_NOT_FOUND', 'No persona, author id or person hash matches.');
 
+export function createBanService({ bans, invalidation, clock }: BanServiceDeps): BanService {
   return {
     async ban(subject, reason, admin) {
-      const profileId = await profileOf(subject);
       const target = describeSubject(subject);
-      await bans.setBan(profileId, { reason, at: clock.now() }, { ...admin, action: 'ban.place', target, detail: { reason } });
+      const profileId = await bans.setBan(subject, { reason, at: clock.now() }, { ...admin, action: 'ban.place', target, detail: { reason } });
+      if (!profileId) throw notFound();
       // After commit: cached sessions of this person, on every node, must not outlive the ban.
       await invalidation.publish({ kind: 'profile', id: profileId });
     },
 
     async unban(subject, admin) {
-      const profileId = await profileOf(subject);
-      await bans.setBan(profileId, null, { ...admin, action: 'ban.lift', target: describeSubject(subject) });
+      const profileId = await bans.setBan(subject, null, { ...admin, action: 'ban.lift', target: describeSubject(subject) });
+      if (!profileId) throw notFound();
       await invalidation.publish({ kind: 'profile', id: profileId });
     },
   };

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/database.js';
 import { appendAudit, type AuditEntry } from '../audit/audit-repository.js';
+import type { RiskLevel } from '../accountability/accountability.js';
 import type { AppSummary } from './app.js';
 
 export interface AppRepository {
@@ -8,8 +9,11 @@ export interface AppRepository {
   revoke(id: string, at: Date, audit: Omit<AuditEntry, 'target'>): Promise<boolean>;
   findActiveByKeyHash(apiKeyHash: Buffer): Promise<{ readonly id: string } | null>;
   isActive(id: string): Promise<boolean>;
-  /** The person hash this app already holds for the person, if any. */
-  findPersonHash(appId: string, accountabilityProfileId: string): Promise<string | null>;
+  /**
+   * In one query: the person hash this app already holds for the person (null if none yet), and
+   * the person's risk level, from which the app's review flag is derived (the level itself stays inside).
+   */
+  findPersonFacts(appId: string, accountabilityProfileId: string): Promise<{ readonly personHash: string | null; readonly riskLevel: RiskLevel }>;
   /** Records a person hash, keeping the first one should two requests race. Returns the one kept. */
   savePersonHash(appId: string, accountabilityProfileId: string, personHash: string): Promise<string>;
 }
@@ -77,7 +81,17 @@ export function createAppRepository(db: Db): AppRepository {
       return row !== undefined;
     },
 
-    findPersonHash,
+    async findPersonFacts(appId, accountabilityProfileId) {
+      const row = await db
+        .selectFrom('accountability_profiles as ap')
+        .leftJoin('app_person_hashes as aph', (join) =>
+          join.onRef('aph.accountability_profile_id', '=', 'ap.id').on('aph.app_id', '=', appId),
+        )
+        .select(['ap.risk_level as riskLevel', 'aph.person_hash as personHash'])
+        .where('ap.id', '=', accountabilityProfileId)
+        .executeTakeFirstOrThrow();
+      return { personHash: row.personHash, riskLevel: row.riskLevel };
+    },
 
     async savePersonHash(appId, accountabilityProfileId, personHash) {
       await db

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { bearerOf } from '../../http/admin-auth.js';
+import { adminActor, bearerOf } from '../../http/admin-auth.js';
 import { sendError } from '../../http/error-handler.js';
 import { body, errorResponses } from '../../http/schemas.js';
+import { signedInCaller } from '../../http/visitor.js';
 import { PersonaOrNull } from '../sessions/session-routes.js';
 import type { AppService } from './app-service.js';
 
@@ -35,8 +36,8 @@ export const appRoutes: FastifyPluginAsyncTypebox<{ apps: AppService }> = async 
         summary: 'Resolve a visitor for an app',
         description:
           'Takes a ticket the visitor\'s browser got from `POST /session/app-ticket` for this app, and answers the ' +
-          'active persona, whether the person is banned, and a person hash pairwise to this app (stable for this app, ' +
-          'unrelated in others). The app never sees the visitor\'s token.',
+          'active persona, whether the person is banned, whether their posts need review, and a person hash pairwise to ' +
+          'this app (stable for this app, unrelated in others). The app never sees the visitor\'s token.',
         security: [{ appKey: [] }],
         body: Type.Object(
           {
@@ -51,6 +52,9 @@ export const appRoutes: FastifyPluginAsyncTypebox<{ apps: AppService }> = async 
             persona: PersonaOrNull,
             banned: Type.Boolean(),
             personHash: Type.Union([Type.String(), Type.Null()]),
+            reviewRequired: Type.Boolean({
+              description: 'Queue this person\'s posts for manual review before they show (false for a visitor with no state yet).',
+            }),
           }),
           ...errorResponses(400, 401),
         },
@@ -84,7 +88,9 @@ export const appTicketRoutes: FastifyPluginAsyncTypebox<{ apps: AppService }> = 
       },
     },
     async (request, reply) => {
-      const issued = await apps.issueTicket(request.anon.token, request.body.appId);
+      const signedIn = await signedInCaller(request);
+      const credential = { anonToken: request.anon.token, sessionToken: signedIn ? request.sessionToken : null };
+      const issued = await apps.issueTicket(credential, request.body.appId);
       return reply.code(201).send({ ...issued, correlationId: request.id });
     },
   );
@@ -92,22 +98,21 @@ export const appTicketRoutes: FastifyPluginAsyncTypebox<{ apps: AppService }> = 
 
 /** The operator registers and revokes apps. */
 export const appAdminRoutes: FastifyPluginAsyncTypebox<{ apps: AppService }> = async (app, { apps }) => {
-  const admin = (correlationId: string) => ({ actor: 'admin', correlationId });
-
   app.post(
     '/admin/apps',
     {
+      config: { adminRole: 'admin' },
       schema: {
         tags: ['admin'],
         summary: 'Register an app',
         description: 'Answers the app\'s API key once; only its keyed hash is stored.',
         security: [{ adminToken: [] }],
         body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
-        response: { 201: body({ app: Type.Ref('AppSummary'), apiKey: Type.String() }), ...errorResponses(400, 401) },
+        response: { 201: body({ app: Type.Ref('AppSummary'), apiKey: Type.String() }), ...errorResponses(400, 401, 403) },
       },
     },
     async (request, reply) => {
-      const created = await apps.create(request.body.name, admin(request.id));
+      const created = await apps.create(request.body.name, adminActor(request));
       return reply.code(201).send({ ...created, correlationId: request.id });
     },
   );
@@ -115,11 +120,12 @@ export const appAdminRoutes: FastifyPluginAsyncTypebox<{ apps: AppService }> = a
   app.get(
     '/admin/apps',
     {
+      config: { adminRole: 'admin' },
       schema: {
         tags: ['admin'],
         summary: 'List apps',
         security: [{ adminToken: [] }],
-        response: { 200: body({ apps: Type.Array(Type.Ref('AppSummary')) }), ...errorResponses(401) },
+        response: { 200: body({ apps: Type.Array(Type.Ref('AppSummary')) }), ...errorResponses(401, 403) },
       },
     },
     async (request) => ({ apps: await apps.list(), correlationId: request.id }),
@@ -128,16 +134,17 @@ export const appAdminRoutes: FastifyPluginAsyncTypebox<{ apps: AppService }> = a
   app.delete(
     '/admin/apps/:id',
     {
+      config: { adminRole: 'admin' },
       schema: {
         tags: ['admin'],
         summary: 'Revoke an app\'s API key',
         security: [{ adminToken: [] }],
         params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
-        response: { 200: body({ revoked: Type.Boolean() }), ...errorResponses(401, 404) },
+        response: { 200: body({ revoked: Type.Boolean() }), ...errorResponses(401, 403, 404) },
       },
     },
     async (request) => {
-      await apps.revoke(request.params.id, admin(request.id));
+      await apps.revoke(request.params.id, adminActor(request));
       return { revoked: true, correlationId: request.id };
     },
   );

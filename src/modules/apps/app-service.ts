@@ -3,6 +3,7 @@ import type { AppTickets } from '../../crypto/app-tickets.js';
 import { newToken, type TokenHasher } from '../../crypto/tokens.js';
 import type { Pseudonyms } from '../../crypto/pseudonyms.js';
 import { AppError } from '../../errors.js';
+import { reviewRequiredFor } from '../accountability/accountability.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { API_KEY_PREFIX, type AppSummary, type AppView } from './app.js';
 import type { Actor } from '../audit/audit-repository.js';
@@ -16,7 +17,14 @@ export interface AppService {
   /** The app behind an API key, or null for a wrong, malformed or revoked key. */
   authenticate(apiKey: string): Promise<{ readonly id: string } | null>;
   /** A short-lived ticket that introduces the visitor holding `token` to one app, and only to it. */
-  issueTicket(token: string, appId: string): Promise<{ readonly ticket: string; readonly expiresAt: string }>;
+  /**
+   * A ticket for the visitor's current credential: their signed-in session when they have a live one
+   * (`sessionToken`), else their anonymous token, so an app sees the same person the service does.
+   */
+  issueTicket(
+    credential: { readonly anonToken: string; readonly sessionToken: string | null },
+    appId: string,
+  ): Promise<{ readonly ticket: string; readonly expiresAt: string }>;
   /**
    * What an app may know of the visitor a ticket introduces. Reads fresh (no cache), so a ban shows
    * at once. With `start`, a visitor with no state yet gets a guest identity first.
@@ -57,11 +65,12 @@ export function createAppService({ apps, sessions, hasher, pseudonyms, tickets, 
       return apps.findActiveByKeyHash(hasher.hash('api-key', apiKey));
     },
 
-    async issueTicket(token, appId) {
+    async issueTicket({ anonToken, sessionToken }, appId) {
       if (!(await apps.isActive(appId))) throw new AppError('APP_NOT_FOUND', 'No active app has that id.');
       const expiresAtSeconds = Math.floor(clock.now().getTime() / 1000) + TICKET_LIFETIME_SECONDS;
+      const tokenHash = sessionToken === null ? hasher.hash('anonymous', anonToken) : hasher.hash('session', sessionToken);
       return {
-        ticket: tickets.issue({ tokenHash: hasher.hash('anonymous', token), appId, expiresAtSeconds }),
+        ticket: tickets.issue({ tokenHash, signedIn: sessionToken !== null, appId, expiresAtSeconds }),
         expiresAt: new Date(expiresAtSeconds * 1000).toISOString(),
       };
     },
@@ -73,16 +82,22 @@ export function createAppService({ apps, sessions, hasher, pseudonyms, tickets, 
       if (!introduced || introduced.appId !== appId || introduced.expiresAtSeconds <= nowSeconds) {
         throw new AppError('INVALID_TICKET', 'The ticket is not valid for this app, or has expired.');
       }
-      const context = start
+      // Only a guest's identity can be started by an app; a signed-in session exists or has ended.
+      const context = start && !introduced.signedIn
         ? (await sessions.startGuestByHash(introduced.tokenHash)).context
         : await sessions.resolveByHash(introduced.tokenHash);
-      if (!context) return { started: false, persona: null, banned: false, personHash: null };
+      if (!context) return { started: false, persona: null, banned: false, personHash: null, reviewRequired: false };
       const profileId = context.accountabilityProfileId;
+      const facts = await apps.findPersonFacts(appId, profileId);
       // Stored on first use, so the value an app holds never changes when pseudonym keys rotate.
-      const personHash =
-        (await apps.findPersonHash(appId, profileId)) ??
-        (await apps.savePersonHash(appId, profileId, pseudonyms.personHash(appId, profileId)));
-      return { started: true, persona: context.persona, banned: context.banned, personHash };
+      const personHash = facts.personHash ?? (await apps.savePersonHash(appId, profileId, pseudonyms.personHash(appId, profileId)));
+      return {
+        started: true,
+        persona: context.persona,
+        banned: context.banned,
+        personHash,
+        reviewRequired: reviewRequiredFor(facts.riskLevel),
+      };
     },
   };
 }

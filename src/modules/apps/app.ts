@@ -14,6 +14,11 @@ export interface AppView {
   readonly persona: ActivePersona | null;
   readonly banned: boolean;
   readonly personHash: string | null;
+  /**
+   * Whether the person's posts go to manual review first (their risk is MEDIUM or HIGH). A policy
+   * outcome: the risk level and abuse score behind it never leave the service.
+   */
+  readonly reviewRequired: boolean;
 }
 
 /** API keys name their kind, so a leaked one is recognizable in a secret scanner. */

@@ -1,4 +1,5 @@
-import type { Db } from '../../db/database.js';
+import type { Db, Tx } from '../../db/database.js';
+import type { IdentityLinkRekey } from './identification-rekey.js';
 
 export interface IdentificationRepository {
   /** One link per token: storing again replaces it. */
@@ -27,4 +28,18 @@ export function createIdentificationRepository(db: Db): IdentificationRepository
       return rows.length > 0;
     },
   };
+}
+
+/**
+ * Inside the caller's transaction (a sign-in that rotates the anonymous token): takes the row from
+ * under the old token's key and puts it, re-sealed, under the new one. DELETE … RETURNING claims the
+ * row, so two rotations racing cannot both move it. A row the old token's key cannot open was
+ * unreadable to everyone already, and is not carried over. True when a row moved.
+ */
+export async function moveIdentityLink(trx: Tx, rekey: IdentityLinkRekey): Promise<boolean> {
+  const taken = await trx.deleteFrom('identity_links').where('lookup_key', '=', rekey.oldLookupKey).returning('sealed').executeTakeFirst();
+  const moved = taken ? rekey.reseal(Buffer.from(taken.sealed)) : null;
+  if (!moved) return false;
+  await trx.insertInto('identity_links').values({ lookup_key: moved.lookupKey, sealed: moved.sealed }).execute();
+  return true;
 }

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/database.js';
 import type { SessionContext } from './session.js';
@@ -16,39 +16,68 @@ export type CreateGuestResult =
   | { readonly created: true }
   | { readonly created: false; readonly reason: 'token-exists' | 'name-taken' };
 
+/** A live session and whether its `last_seen_at` is old enough to be worth refreshing. */
+export interface FoundSession {
+  readonly context: SessionContext;
+  readonly touchDue: boolean;
+}
+
 export interface SessionRepository {
+  find(tokenHash: Buffer): Promise<FoundSession | null>;
   findByTokenHash(tokenHash: Buffer): Promise<SessionContext | null>;
   createGuest(guest: NewGuest): Promise<CreateGuestResult>;
+  /** Marks a signed-in session as used now (keeps it from idling out). */
+  touch(sessionId: string): Promise<void>;
+  /** Deletes a signed-in session; answers its person's accountability profile id, or null if none matched. */
+  deleteSignedIn(tokenHash: Buffer): Promise<string | null>;
+}
+
+/** `last_seen_at` is written at most this often per session: idle timeouts are minutes to days. */
+const TOUCH_INTERVAL_SECONDS = 60;
+
+/**
+ * A minute, or half the idle timeout if that is shorter: a session in use is refreshed well before it
+ * could idle out, whatever the timeout.
+ */
+function touchInterval(idleTimeout: RawBuilder<unknown>) {
+  return sql`make_interval(secs => least(${TOUCH_INTERVAL_SECONDS}, ${idleTimeout} / 2.0))`;
 }
 
 export function createSessionRepository(db: Db): SessionRepository {
-  return {
-    // The hot path: one indexed lookup joining the few rows a request needs.
-    async findByTokenHash(tokenHash) {
-      const row = await db
-        .selectFrom('sessions as s')
-        .innerJoin('accounts as a', 'a.id', 's.account_id')
-        .innerJoin('accountability_profiles as ap', 'ap.id', 'a.accountability_profile_id')
-        .leftJoin('personas as p', (join) =>
-          join.onRef('p.id', '=', 's.active_persona_id').on('p.is_active', '=', true).on('p.deleted_at', 'is', null),
-        )
-        .select([
-          's.id as sessionId',
-          's.account_id as accountId',
-          'a.type as accountType',
-          'a.accountability_profile_id as accountabilityProfileId',
-          'ap.banned_at as bannedAt',
-          'p.id as personaId',
-          'p.display_name as displayName',
-          'p.trust_level as trustLevel',
-          'p.author_id as authorId',
-        ])
-        .where('s.token_hash', '=', tokenHash)
-        // The database's clock decides expiry, so every node agrees whatever its own clock says.
-        .where((eb) => eb.or([eb('s.expires_at', 'is', null), eb('s.expires_at', '>', sql<Date>`now()`)]))
-        .executeTakeFirst();
-      if (!row) return null;
-      return {
+  // The hot path: one indexed lookup joining the few rows a request needs.
+  async function find(tokenHash: Buffer): Promise<FoundSession | null> {
+    const row = await db
+      .selectFrom('sessions as s')
+      .innerJoin('accounts as a', 'a.id', 's.account_id')
+      .innerJoin('accountability_profiles as ap', 'ap.id', 'a.accountability_profile_id')
+      .leftJoin('personas as p', (join) =>
+        join.onRef('p.id', '=', 's.active_persona_id').on('p.is_active', '=', true).on('p.deleted_at', 'is', null),
+      )
+      .select([
+        's.id as sessionId',
+        's.account_id as accountId',
+        'a.type as accountType',
+        'a.accountability_profile_id as accountabilityProfileId',
+        'ap.banned_at as bannedAt',
+        'ap.is_verified as verified',
+        'p.id as personaId',
+        'p.display_name as displayName',
+        'p.trust_level as trustLevel',
+        'p.author_id as authorId',
+        sql<boolean>`s.idle_timeout_seconds is not null and s.last_seen_at < now() - ${touchInterval(sql.ref('s.idle_timeout_seconds'))}`.as(
+          'touchDue',
+        ),
+      ])
+      .where('s.token_hash', '=', tokenHash)
+      // The database's clock decides expiry, so every node agrees whatever its own clock says:
+      // the absolute end (expires_at), and for a signed-in session the idle end.
+      .where((eb) => eb.or([eb('s.expires_at', 'is', null), eb('s.expires_at', '>', sql<Date>`now()`)]))
+      .where(sql<boolean>`(s.idle_timeout_seconds is null or s.last_seen_at + make_interval(secs => s.idle_timeout_seconds) > now())`)
+      .executeTakeFirst();
+    if (!row) return null;
+    return {
+      touchDue: row.touchDue,
+      context: {
         sessionId: row.sessionId,
         accountId: row.accountId,
         accountType: row.accountType,
@@ -56,9 +85,39 @@ export function createSessionRepository(db: Db): SessionRepository {
         banned: row.bannedAt !== null,
         persona:
           row.personaId && row.displayName && row.trustLevel && row.authorId
-            ? { id: row.personaId, displayName: row.displayName, trustLevel: row.trustLevel, authorId: row.authorId }
+            ? { id: row.personaId, displayName: row.displayName, trustLevel: row.trustLevel, authorId: row.authorId, verified: row.verified }
             : null,
-      };
+      },
+    };
+  }
+
+  return {
+    find,
+
+    async findByTokenHash(tokenHash) {
+      return (await find(tokenHash))?.context ?? null;
+    },
+
+    async touch(sessionId) {
+      await db
+        .updateTable('sessions')
+        .set({ last_seen_at: sql<Date>`now()` })
+        .where('id', '=', sessionId)
+        // Two nodes refreshing at once write once; a refresh never moves the time backwards.
+        .where(sql<boolean>`last_seen_at < now() - ${touchInterval(sql.ref('idle_timeout_seconds'))}`)
+        .execute();
+    },
+
+    async deleteSignedIn(tokenHash) {
+      const deleted = await db
+        .deleteFrom('sessions')
+        .where('token_hash', '=', tokenHash)
+        .where('idle_timeout_seconds', 'is not', null)
+        .returning((eb) =>
+          eb.selectFrom('accounts').select('accountability_profile_id').whereRef('accounts.id', '=', 'sessions.account_id').as('profileId'),
+        )
+        .executeTakeFirst();
+      return deleted?.profileId ?? null;
     },
 
     // Profile, guest account, default persona, access and session commit together or not at all.

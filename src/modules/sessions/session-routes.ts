@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type, { type Static, type TObject } from 'typebox';
 import { body, errorResponses } from '../../http/schemas.js';
+import { currentVisitor, signedInCaller } from '../../http/visitor.js';
 import { NOT_STARTED, toPublicSession } from './session.js';
 import type { SessionService } from './session-service.js';
 
@@ -9,6 +10,7 @@ const personaProperties = {
   displayName: Type.String(),
   trustLevel: Type.Union([Type.Literal('NEW'), Type.Literal('REGULAR'), Type.Literal('TRUSTED')]),
   authorId: Type.String({ description: 'The persona\'s stable public pseudonym.' }),
+  verified: Type.Boolean({ description: 'The person behind the persona is verified; the badge follows them to every persona.' }),
 };
 
 /**
@@ -32,12 +34,19 @@ const SessionBody = body(
 );
 
 export const sessionRoutes: FastifyPluginAsyncTypebox<{ sessions: SessionService }> = async (app, { sessions }) => {
-  // The hot path: verify the cookie, hash the token, one cache or index lookup.
+  // The hot path: verify the cookie, hash the token, one cache or index lookup (the signed-in
+  // session's when its cookie is there, else the guest's).
   app.get(
     '/session',
     { schema: { tags: ['session'], summary: 'Who am I?', response: { 200: SessionBody } } },
-    async (request) => {
-      const context = request.anon.isNew ? null : await sessions.resolve(request.anon.token);
+    async (request, reply) => {
+      // Without a session cookie (most visitors) straight to the guest lookup, as before sign-in existed.
+      const context =
+        request.sessionToken !== null
+          ? await currentVisitor(request, reply, sessions)
+          : request.anon.isNew
+            ? null
+            : await sessions.resolve(request.anon.token);
       return { ...(context ? toPublicSession(context) : NOT_STARTED), correlationId: request.id };
     },
   );
@@ -48,11 +57,17 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ sessions: SessionService
       schema: {
         tags: ['session'],
         summary: 'Start a guest identity (idempotent)',
-        description: 'Creates the guest account, its invisible accountability profile and a default persona.',
+        description:
+          'Creates the guest account, its invisible accountability profile and a default persona. ' +
+          'A signed-in visitor has nothing to start: the answer is their signed-in session.',
         response: { 200: SessionBody, 201: SessionBody, ...errorResponses(403, 503) },
       },
     },
     async (request, reply) => {
+      const signedIn = await signedInCaller(request);
+      if (signedIn) {
+        return reply.code(200).send({ ...toPublicSession(signedIn), correlationId: request.id });
+      }
       const { created, context } = await sessions.startGuest(request.anon.token);
       return reply.code(created ? 201 : 200).send({ ...toPublicSession(context), correlationId: request.id });
     },

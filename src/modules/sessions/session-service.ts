@@ -18,11 +18,15 @@ export interface SessionService {
    * applies to them on the very next request on every node.
    */
   resolve(token: string, options?: { readonly fresh?: boolean }): Promise<SessionContext | null>;
+  /** The caller behind a signed-in session token, or null when it is unknown, expired or revoked. */
+  resolveSignedIn(token: string, options?: { readonly fresh?: boolean }): Promise<SessionContext | null>;
   /** The same, fresh, for a caller that holds only the token's keyed hash (an app ticket). */
   resolveByHash(tokenHash: Buffer): Promise<SessionContext | null>;
   /** Starts a guest identity for the token; idempotent, and safe when called twice at once. */
   startGuest(token: string): Promise<GuestStart>;
   startGuestByHash(tokenHash: Buffer): Promise<GuestStart>;
+  /** Ends a signed-in session on the server (every node stops resolving it). True if one ended. */
+  signOut(token: string): Promise<boolean>;
 }
 
 export interface GuestStart {
@@ -35,24 +39,33 @@ export interface SessionServiceDeps {
   readonly cache: SessionCache;
   readonly hasher: TokenHasher;
   readonly pseudonyms: Pseudonyms;
+  /** Drops a person's cached sessions on every node (after a commit that changed them). */
+  readonly evictProfile: (accountabilityProfileId: string) => Promise<void>;
   /** Told of each guest identity created (metrics). */
   readonly onGuestStarted?: () => void;
 }
 
-export function createSessionService({ sessions, cache, hasher, pseudonyms, onGuestStarted }: SessionServiceDeps): SessionService {
-  async function resolve(token: string, options?: { readonly fresh?: boolean }): Promise<SessionContext | null> {
-    // The in-memory key needs no server key: the token has 256 bits of entropy, so its SHA-256
-    // cannot be reversed, and it is cheaper than the keyed HMAC the database lookup needs.
-    const cacheKey = createHash('sha256').update(token).digest('base64');
+export function createSessionService(deps: SessionServiceDeps): SessionService {
+  const { sessions, cache, hasher, pseudonyms, evictProfile, onGuestStarted } = deps;
+
+  async function lookup(
+    cacheKey: string,
+    purpose: 'anonymous' | 'session',
+    token: string,
+    options: { readonly fresh?: boolean } | undefined,
+  ): Promise<SessionContext | null> {
     if (!options?.fresh) {
       const cached = cache.get(cacheKey);
       if (cached) return cached;
     }
     // A read that raced an eviction (a ban committed meanwhile) must not put stale state back.
     const generation = cache.generation;
-    const context = await sessions.findByTokenHash(hasher.hash('anonymous', token));
-    if (context) cache.set(cacheKey, context, generation);
-    return context;
+    const found = await sessions.find(hasher.hash(purpose, token));
+    if (!found) return null;
+    // At most once a minute per session, and only on a cache miss: cached reads never write.
+    if (found.touchDue) await sessions.touch(found.context.sessionId);
+    cache.set(cacheKey, found.context, generation);
+    return found.context;
   }
 
   async function startGuestByHash(tokenHash: Buffer): Promise<GuestStart> {
@@ -80,9 +93,19 @@ export function createSessionService({ sessions, cache, hasher, pseudonyms, onGu
   }
 
   return {
-    resolve,
+    // The in-memory key needs no server key: the token has 256 bits of entropy, so its SHA-256
+    // cannot be reversed, and it is cheaper than the keyed HMAC the database lookup needs.
+    resolve: (token, options) => lookup(createHash('sha256').update(token).digest('base64'), 'anonymous', token, options),
+    // Signed-in keys carry a prefix, so the two kinds of token can never share a cache entry.
+    resolveSignedIn: (token, options) =>
+      lookup(createHash('sha256').update(`session:${token}`).digest('base64'), 'session', token, options),
     resolveByHash: (tokenHash) => sessions.findByTokenHash(tokenHash),
     startGuest: (token) => startGuestByHash(hasher.hash('anonymous', token)),
     startGuestByHash,
+    async signOut(token) {
+      const profileId = await sessions.deleteSignedIn(hasher.hash('session', token));
+      if (profileId) await evictProfile(profileId);
+      return profileId !== null;
+    },
   };
 }

@@ -8,6 +8,11 @@ export interface ActivePersona {
   readonly trustLevel: TrustLevel;
   /** The persona's public pseudonym (spec 001's "author hash"). */
   readonly authorId: string;
+  /**
+   * The person is verified (payment verification, spec 002): a badge that follows the person, so
+   * every persona of theirs shows it, the new one after a rotation included.
+   */
+  readonly verified: boolean;
 }
 
 /** Everything a request needs to know about its caller. Internal: never serialized as it is. */

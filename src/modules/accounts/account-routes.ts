@@ -1,0 +1,142 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import type { Clock } from '../../clock.js';
+import { AppError } from '../../errors.js';
+import { setAnonCookie } from '../../http/anon-cookie.js';
+import { body, errorResponses } from '../../http/schemas.js';
+import { clearSessionCookie, setSessionCookie } from '../../http/session-cookie.js';
+import type { SessionService } from '../sessions/session-service.js';
+import type { AccountService, Authenticated, Browser } from './account-service.js';
+
+/** Sign-in bodies are a few hundred bytes; a small cap keeps junk from reaching the parser. */
+const AUTH_BODY_LIMIT = 8 * 1024;
+
+/**
+ * One `@` with something on each side, surrounding white space allowed (it is trimmed): whether the
+ * mailbox exists is for a confirmation mail to find out, not a regular expression. 254 is SMTP's cap.
+ */
+const Email = Type.String({ pattern: '^\\s*[^\\s@]+@[^\\s@]+\\s*$', maxLength: 254, description: 'Compared trimmed and lower-cased.' });
+/** The policy's 256-character limit is checked after NFC (WEAK_PASSWORD); this only caps the input. */
+const Password = Type.String({ minLength: 1, maxLength: 1024 });
+const NullableString = (options: object) => Type.Unsafe<string | null>({ type: ['string', 'null'], ...options });
+
+const Registered = body({
+  personaId: Type.String({ format: 'uuid' }),
+  displayName: Type.String(),
+});
+
+const SignedIn = body({
+  personaId: NullableString({
+    format: 'uuid',
+    description: 'The active persona: the one used most recently, else the newest; null when every persona is deactivated or deleted.',
+  }),
+  displayName: NullableString({}),
+});
+
+export interface AccountRoutesDeps {
+  readonly accounts: AccountService;
+  readonly sessions: SessionService;
+  readonly clock: Clock;
+  /** The signed-in cookie's Max-Age: the session's absolute timeout. */
+  readonly sessionMaxAgeSeconds: number;
+}
+
+/**
+ * Register, log in, log out. These routes are open to a banned browser on purpose: signing in from
+ * it is how a ban reaches the account (DESIGN.md §2b), and signing out is always allowed.
+ */
+export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesDeps> = async (app, deps) => {
+  const { accounts, sessions } = deps;
+  const bodyLimit = Math.min(AUTH_BODY_LIMIT, app.initialConfig.bodyLimit ?? AUTH_BODY_LIMIT);
+
+  const browserOf = (request: FastifyRequest): Browser => ({
+    client: request.ip,
+    anonToken: request.anon.isNew ? null : request.anon.token,
+    sessionToken: request.sessionToken,
+  });
+
+  /**
+   * Sets the cookies an authentication produced, then refuses a banned person: they get the rotated
+   * anon_id (the old token is dead) but no session.
+   */
+  function answer(request: FastifyRequest, reply: FastifyReply, result: Authenticated): void {
+    if (result.anonToken) {
+      setAnonCookie(reply, result.anonToken, Math.floor(deps.clock.now().getTime() / 1000));
+      request.anon = { token: result.anonToken, isNew: false };
+    }
+    if (result.sessionToken) setSessionCookie(reply, result.sessionToken, deps.sessionMaxAgeSeconds);
+    else if (request.sessionToken) clearSessionCookie(reply); // the old session ended with this authentication
+    if (!result.signedIn) {
+      throw new AppError('ACCOUNT_SUSPENDED', 'This account is suspended. You can appeal the decision.');
+    }
+  }
+
+  app.post(
+    '/auth/register',
+    {
+      bodyLimit,
+      config: { allowWhenBanned: true },
+      schema: {
+        tags: ['auth'],
+        summary: 'Register with an email address and a password',
+        description:
+          'Creates the account, its invisible accountability profile and a first persona (trust NEW), and signs in: ' +
+          'the `__Host-session` cookie is set, and `anon_id` is replaced when the browser had one.',
+        body: Type.Object(
+          { email: Email, password: Password, initialDisplayName: Type.String({ minLength: 1, maxLength: 128 }) },
+          { additionalProperties: false },
+        ),
+        response: { 201: Registered, ...errorResponses(400, 403, 409, 413, 429) },
+      },
+    },
+    async (request, reply) => {
+      const result = await accounts.register(request.body, browserOf(request));
+      answer(request, reply, result);
+      const persona = result.persona as NonNullable<Authenticated['persona']>; // registration always makes one
+      return reply.code(201).send({ personaId: persona.id, displayName: persona.displayName, correlationId: request.id });
+    },
+  );
+
+  app.post(
+    '/auth/login',
+    {
+      bodyLimit,
+      config: { allowWhenBanned: true },
+      schema: {
+        tags: ['auth'],
+        summary: 'Log in with an email address and a password',
+        description:
+          'A wrong address and a wrong password get the same answer (401 INVALID_CREDENTIALS). Attempts are limited ' +
+          'per address and per client (429 TOO_MANY_ATTEMPTS with Retry-After).',
+        body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }),
+        response: { 200: SignedIn, ...errorResponses(400, 401, 403, 413, 429) },
+      },
+    },
+    async (request, reply) => {
+      const result = await accounts.login(request.body, browserOf(request));
+      answer(request, reply, result);
+      return { personaId: result.persona?.id ?? null, displayName: result.persona?.displayName ?? null, correlationId: request.id };
+    },
+  );
+
+  app.post(
+    '/auth/logout',
+    {
+      bodyLimit,
+      config: { allowWhenBanned: true },
+      schema: {
+        tags: ['auth'],
+        summary: 'Log out',
+        description: 'Ends the signed-in session on the server (on every node) and clears its cookie. The guest identity stays.',
+        response: { 200: body({ signedOut: Type.Boolean({ description: 'False when there was no live session.' }) }) },
+      },
+    },
+    async (request, reply) => {
+      const token = request.sessionToken;
+      const signedOut = token === null ? false : await sessions.signOut(token);
+      if (token !== null) clearSessionCookie(reply);
+      return { signedOut, correlationId: request.id };
+    },
+  );
+};

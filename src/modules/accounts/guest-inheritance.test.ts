@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { inheritFromGuest, type HeldAccountability } from './guest-inheritance.js';
+
+const clean: HeldAccountability = { riskLevel: 'LOW', abuseScore: 0, banned: false, banReason: null };
+
+describe('inheritFromGuest', () => {
+  it('changes nothing when the guest is no stricter', () => {
+    expect(inheritFromGuest(clean, clean)).toBeNull();
+    expect(inheritFromGuest(clean, { ...clean, riskLevel: 'HIGH', abuseScore: 0.9 })).toBeNull();
+  });
+
+  it('takes the higher risk level and the higher abuse score, separately', () => {
+    expect(inheritFromGuest({ ...clean, riskLevel: 'MEDIUM', abuseScore: 0.2 }, { ...clean, abuseScore: 0.5 })).toEqual({ riskLevel: 'MEDIUM' });
+    expect(inheritFromGuest({ ...clean, abuseScore: 0.4 }, { ...clean, riskLevel: 'HIGH' })).toEqual({ abuseScore: 0.4 });
+  });
+
+  it('carries a ban over, naming it as inherited; never lifts one', () => {
+    const banned = { ...clean, banned: true, banReason: 'spam' };
+    expect(inheritFromGuest(banned, clean)).toEqual({ banReason: 'inherited from a linked guest: spam' });
+    expect(inheritFromGuest(clean, banned)).toBeNull();
+    expect(inheritFromGuest(banned, banned)).toBeNull();
+  });
+});

@@ -1,0 +1,35 @@
+import { RISK_LEVELS, type RiskLevel } from '../accountability/accountability.js';
+
+/** What a person is held to, as far as inheritance goes. */
+export interface HeldAccountability {
+  readonly riskLevel: RiskLevel;
+  readonly abuseScore: number;
+  readonly banned: boolean;
+  readonly banReason: string | null;
+}
+
+/** The stricter values the signed-in person takes on; absent fields stay as they are. */
+export interface InheritedAccountability {
+  readonly riskLevel?: RiskLevel;
+  readonly abuseScore?: number;
+  /** Set when the guest was banned and the person was not: the ban's reason, marked as inherited. */
+  readonly banReason?: string;
+}
+
+/**
+ * DESIGN.md §2b: signing in from a browser that holds a guest identity records an inferred link, and
+ * the signed-in person takes on the guest's accountability where it is stricter — the higher risk
+ * level, the higher abuse score, and a ban. Never the other way round: nothing is relaxed, so
+ * neither registering nor signing in can launder a ban or a risk level. Null when nothing changes.
+ */
+export function inheritFromGuest(guest: HeldAccountability, person: HeldAccountability): InheritedAccountability | null {
+  const riskLevel = RISK_LEVELS.indexOf(guest.riskLevel) > RISK_LEVELS.indexOf(person.riskLevel) ? guest.riskLevel : undefined;
+  const abuseScore = guest.abuseScore > person.abuseScore ? guest.abuseScore : undefined;
+  const banReason = guest.banned && !person.banned ? `inherited from a linked guest: ${guest.banReason ?? 'banned'}` : undefined;
+  if (riskLevel === undefined && abuseScore === undefined && banReason === undefined) return null;
+  return {
+    ...(riskLevel === undefined ? {} : { riskLevel }),
+    ...(abuseScore === undefined ? {} : { abuseScore }),
+    ...(banReason === undefined ? {} : { banReason }),
+  };
+}

@@ -1,0 +1,179 @@
+import { sql } from 'kysely';
+import type { Tx } from '../../db/database.js';
+import { appendEvent } from '../../events/outbox.js';
+import type { IdentityLinkRekey } from '../identification/identification-rekey.js';
+import { moveIdentityLink } from '../identification/identification-repository.js';
+import { revokeSignedInSessions } from '../sessions/session-revocation.js';
+import { inheritFromGuest, type HeldAccountability } from './guest-inheritance.js';
+
+/** The browser's anonymous token about to be replaced, with the means to move what hangs off it. */
+export interface AnonymousRotation {
+  readonly oldHash: Buffer;
+  readonly newHash: Buffer;
+  readonly identityLink: IdentityLinkRekey;
+}
+
+/** What every authentication writes besides its own rows (register adds the account first). */
+export interface SignInPlan {
+  /** Keyed hash of the new session's token; the token itself goes only to the browser. */
+  readonly sessionTokenHash: Buffer;
+  readonly idleSeconds: number;
+  readonly absoluteSeconds: number;
+  /** The browser's current signed-in session: tokens rotate at every authentication, so it ends. */
+  readonly previousSessionHash: Buffer | null;
+  /** Null when the browser arrived without an `anon_id` cookie. */
+  readonly anonymous: AnonymousRotation | null;
+}
+
+export interface SignInWrite {
+  readonly accountId: string;
+  readonly profileId: string;
+  readonly personaId: string | null;
+}
+
+export interface SignInOutcome {
+  /** False when the person is banned: no session is made (a ban ends signed-in sessions). */
+  readonly sessionCreated: boolean;
+  /** True when something hung off the anonymous token and now hangs off the new one. */
+  readonly anonymousRotated: boolean;
+  /** People whose cached sessions changed; evicted on every node after commit. */
+  readonly evict: readonly string[];
+}
+
+/**
+ * The part of an authentication shared by register and login, inside its transaction:
+ * 1. the browser's previous signed-in session ends (no session outlives a re-authentication);
+ * 2. the anonymous token rotates: the guest account, its session and the voluntary identification
+ *    row move to the new token, so a token seen before sign-in is worth nothing after it;
+ * 3. a guest in the browser is linked to the account (inferred, internal) and the person takes on
+ *    the guest's stricter accountability, a ban included (DESIGN.md §2b);
+ * 4. the new session is stored, unless the person is banned.
+ */
+export async function completeSignIn(trx: Tx, write: SignInWrite, plan: SignInPlan): Promise<SignInOutcome> {
+  const evict: string[] = [];
+  if (plan.previousSessionHash) {
+    const previous = await endSession(trx, plan.previousSessionHash);
+    if (previous) evict.push(previous);
+  }
+
+  // Locked first, so a ban committing meanwhile is either seen here or sees (and revokes) our session.
+  const person = await lockPerson(trx, write.profileId);
+  let banned = person.banned;
+  let anonymousRotated = false;
+  if (plan.anonymous) {
+    const guest = await rotateGuest(trx, plan.anonymous);
+    const linkMoved = await moveIdentityLink(trx, plan.anonymous.identityLink);
+    anonymousRotated = guest !== null || linkMoved;
+    if (guest) {
+      evict.push(guest.profileId);
+      await linkGuest(trx, guest.accountId, write);
+      const newlyBanned = await inheritAccountability(trx, guest, person, write.profileId);
+      if (newlyBanned) evict.push(write.profileId);
+      banned ||= newlyBanned;
+    }
+  }
+
+  if (!banned) {
+    await trx
+      .insertInto('sessions')
+      .values({
+        token_hash: plan.sessionTokenHash,
+        account_id: write.accountId,
+        active_persona_id: write.personaId,
+        // Both ends by the database's clock, the one every lookup compares against.
+        expires_at: sql<Date>`now() + make_interval(secs => ${plan.absoluteSeconds})`,
+        idle_timeout_seconds: plan.idleSeconds,
+      })
+      .execute();
+  }
+  return { sessionCreated: !banned, anonymousRotated, evict };
+}
+
+/** Deletes a signed-in session by its token hash; answers its person, or null when none matched. */
+async function endSession(trx: Tx, tokenHash: Buffer): Promise<string | null> {
+  const ended = await trx
+    .deleteFrom('sessions')
+    .where('token_hash', '=', tokenHash)
+    .where('idle_timeout_seconds', 'is not', null)
+    .returning((eb) =>
+      eb.selectFrom('accounts').select('accountability_profile_id').whereRef('accounts.id', '=', 'sessions.account_id').as('profileId'),
+    )
+    .executeTakeFirst();
+  return ended?.profileId ?? null;
+}
+
+async function lockPerson(trx: Tx, profileId: string): Promise<HeldAccountability> {
+  const person = await trx
+    .selectFrom('accountability_profiles')
+    .select(['risk_level as riskLevel', 'abuse_score as abuseScore', 'banned_at as bannedAt', 'ban_reason as banReason'])
+    .where('id', '=', profileId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  return { riskLevel: person.riskLevel, abuseScore: person.abuseScore, banReason: person.banReason, banned: person.bannedAt !== null };
+}
+
+interface Guest extends HeldAccountability {
+  readonly accountId: string;
+  readonly profileId: string;
+}
+
+/**
+ * Re-points the guest behind the old token to the new one. The guest row is locked first: of two
+ * sign-ins racing from one browser, the second finds the token already moved and rotates nothing.
+ */
+async function rotateGuest(trx: Tx, rotation: AnonymousRotation): Promise<Guest | null> {
+  const guest = await trx
+    .selectFrom('accounts as a')
+    .innerJoin('accountability_profiles as ap', 'ap.id', 'a.accountability_profile_id')
+    .select(['a.id as accountId', 'ap.id as profileId', 'ap.risk_level as riskLevel', 'ap.abuse_score as abuseScore', 'ap.banned_at as bannedAt', 'ap.ban_reason as banReason'])
+    .where('a.type', '=', 'guest')
+    .where('a.lookup_key', '=', rotation.oldHash)
+    .forUpdate('a')
+    .executeTakeFirst();
+  if (!guest) return null;
+  await trx.updateTable('accounts').set({ lookup_key: rotation.newHash }).where('id', '=', guest.accountId).execute();
+  await trx.updateTable('sessions').set({ token_hash: rotation.newHash }).where('token_hash', '=', rotation.oldHash).execute();
+  return { ...guest, banned: guest.bannedAt !== null };
+}
+
+/** The inferred link, once per pair: an internal signal for trust & safety, never a grant of access. */
+async function linkGuest(trx: Tx, guestAccountId: string, write: SignInWrite): Promise<void> {
+  const inserted = await trx
+    .insertInto('account_links')
+    .values({ from_account_id: guestAccountId, to_account_id: write.accountId, kind: 'inferred' })
+    .onConflict((conflict) => conflict.constraint('account_links_unique').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (!inserted) return;
+  await appendEvent(trx, {
+    type: 'AccountsLinked',
+    payload: { fromAccountId: guestAccountId, toAccountId: write.accountId, kind: 'inferred', accountabilityProfileId: write.profileId },
+  });
+}
+
+/** Raises the person to the guest's stricter accountability; true when that bans them. */
+async function inheritAccountability(trx: Tx, guest: Guest, person: HeldAccountability, profileId: string): Promise<boolean> {
+  const inherited = inheritFromGuest(guest, person);
+  if (!inherited) return false;
+  await trx
+    .updateTable('accountability_profiles')
+    .set({
+      ...(inherited.riskLevel ? { risk_level: inherited.riskLevel } : {}),
+      ...(inherited.abuseScore !== undefined ? { abuse_score: inherited.abuseScore } : {}),
+      ...(inherited.banReason ? { banned_at: sql<Date>`now()`, ban_reason: inherited.banReason } : {}),
+    })
+    .where('id', '=', profileId)
+    .execute();
+  await appendEvent(trx, {
+    type: 'AccountabilityChanged',
+    payload: {
+      accountabilityProfileId: profileId,
+      changes: { ...inherited, ...(inherited.banReason ? { banned: true } : {}), source: 'inferred-guest-link' },
+    },
+  });
+  if (!inherited.banReason) return false;
+  // A ban ends every signed-in session of the person, on every device.
+  await revokeSignedInSessions(trx, profileId);
+  await appendEvent(trx, { type: 'PersonBanned', payload: { accountabilityProfileId: profileId } });
+  return true;
+}

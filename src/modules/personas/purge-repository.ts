@@ -1,0 +1,73 @@
+import type { Db } from '../../db/database.js';
+import { appendEvent } from '../../events/outbox.js';
+
+export interface PurgeRepository {
+  /** Personas due at `now` whose purge nothing stops (legal hold, open appeal), oldest due first. */
+  dueIds(now: Date, limit: number): Promise<string[]>;
+  /**
+   * Hard-deletes one persona with its PersonaPurged event, if it is still due and unblocked when
+   * locked; false when it no longer qualifies or another purger (another node) has it.
+   */
+  purge(personaId: string, now: Date): Promise<boolean>;
+  /** Forgets display-name holds whose reuse window has passed. */
+  dropExpiredHolds(now: Date): Promise<number>;
+}
+
+export function createPurgeRepository(db: Db): PurgeRepository {
+  return {
+    async dueIds(now, limit) {
+      const rows = await db
+        .selectFrom('personas as p')
+        .innerJoin('accountability_profiles as ap', 'ap.id', 'p.accountability_profile_id')
+        .select('p.id')
+        .where('p.purge_after', '<=', now)
+        .where('ap.legal_hold', '=', false)
+        .where(({ not, exists, selectFrom }) =>
+          not(exists(selectFrom('appeals as a').select('a.id').whereRef('a.persona_id', '=', 'p.id').where('a.status', '=', 'open'))),
+        )
+        .orderBy('p.purge_after')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => row.id);
+    },
+
+    purge: (personaId, now) =>
+      db.transaction().execute(async (trx) => {
+        const owner = await trx.selectFrom('personas').select('accountability_profile_id').where('id', '=', personaId).executeTakeFirst();
+        if (!owner) return false;
+        // Same lock order as the persona use cases (person, then persona), so the two never deadlock.
+        // FOR SHARE: a legal hold being placed right now (an UPDATE of this row) is waited for and seen.
+        const person = await trx
+          .selectFrom('accountability_profiles')
+          .select('legal_hold')
+          .where('id', '=', owner.accountability_profile_id)
+          .forShare()
+          .executeTakeFirst();
+        if (!person || person.legal_hold) return false;
+        // Locking the persona also waits out an appeal being filed on it (its foreign key locks the row).
+        const persona = await trx
+          .selectFrom('personas')
+          .select('purge_after')
+          .where('id', '=', personaId)
+          .forUpdate()
+          .skipLocked()
+          .executeTakeFirst();
+        if (!persona?.purge_after || persona.purge_after > now) return false;
+        const appeal = await trx
+          .selectFrom('appeals')
+          .select('id')
+          .where('persona_id', '=', personaId)
+          .where('status', '=', 'open')
+          .executeTakeFirst();
+        if (appeal) return false;
+        await trx.deleteFrom('personas').where('id', '=', personaId).execute();
+        await appendEvent(trx, { type: 'PersonaPurged', payload: { personaId } });
+        return true;
+      }),
+
+    async dropExpiredHolds(now) {
+      const result = await db.deleteFrom('display_name_holds').where('held_until', '<=', now).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
