@@ -18,7 +18,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       },
       components: {
         securitySchemes: {
-          adminToken: { type: 'http', scheme: 'bearer', description: 'The operator\'s ADMIN_TOKEN.' },
+          adminToken: { type: 'http', scheme: 'bearer', description: 'The operator\'s ADMIN_TOKEN (role admin), or a role token (pk_admin_…) made with POST /admin/tokens. Routes marked admin need the admin role; the others accept moderator tokens too.' },
           appKey: { type: 'http', scheme: 'bearer', description: 'A registered app\'s API key (pk_app_…).' },
         },
       },
