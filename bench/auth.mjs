@@ -10,6 +10,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hash } from '@node-rs/argon2';
+import { integerFromEnv } from './lib/settings.mjs';
 import { onInterrupt, startNode, stop } from './lib/children.mjs';
 import { loadJson, measure } from './lib/load.mjs';
 import { createBenchDatabase, redact } from './lib/postgres.mjs';
@@ -18,14 +19,6 @@ import { startService } from './lib/servers.mjs';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const resultsPath = join(root, '.bench/auth-results.json');
 const log = (message) => console.error(`[bench:auth] ${message}`);
-
-function integerFromEnv(name, fallback, min) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be a whole number ≥ ${min}, got "${raw}"`);
-  return value;
-}
 
 const settings = {
   durationSeconds: integerFromEnv('BENCH_DURATION', 10, 1),
@@ -87,7 +80,6 @@ async function register(base) {
 
 /** Throughput of one argon2-bound route, with the hashing histogram read around the measured run. */
 async function measureAuthRoute(base, serverPid, path, bodies) {
-  const before = await hashingMetric(base);
   const result = await loadJson({
     url: `${base}${path}`,
     connections: settings.authConnections,
@@ -98,7 +90,7 @@ async function measureAuthRoute(base, serverPid, path, bodies) {
     metricBefore: () => hashingMetric(base),
   });
   const after = await hashingMetric(base);
-  const hashing = before && after && result.metricAtStart
+  const hashing = after && result.metricAtStart
     ? { seconds: after.sum - result.metricAtStart.sum, hashes: after.count - result.metricAtStart.count }
     : null;
   return { ...result.summary, hashing };

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { integerFromEnv } from './lib/settings.mjs';
 import { onInterrupt, stop } from './lib/children.mjs';
 import { measure } from './lib/load.mjs';
 import { createBenchDatabase, redact } from './lib/postgres.mjs';
@@ -17,14 +18,6 @@ import { startBare, startService } from './lib/servers.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const resultsPath = join(root, '.bench/results.json');
-
-function integerFromEnv(name, fallback, min) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be a whole number ≥ ${min}, got "${raw}"`);
-  return value;
-}
 
 const settings = {
   durationSeconds: integerFromEnv('BENCH_DURATION', 10, 1),

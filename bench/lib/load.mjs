@@ -56,19 +56,7 @@ export async function measure({ url, cookie, serverPid, connections, warmupSecon
   if (warmupSeconds > 0) await run({ ...options, duration: warmupSeconds });
   const { result, cpu, serverSeconds } = await withCpuAccounting(serverPid, () => run({ ...options, duration: durationSeconds }));
   return {
-    summary: {
-      rps: result.requests.average,
-      p50: result.latency.p50,
-      p99: result.latency.p99,
-      latencyAvg: result.latency.average,
-      requests: result.requests.total,
-      non2xx: result.non2xx,
-      errors: result.errors,
-      timeouts: result.timeouts,
-      cpu,
-      // Server CPU per answered request: steadier than req/s when other processes share the machine.
-      serverCpuUsPerRequest: Math.round((serverSeconds * 1e6) / result.requests.total),
-    },
+    summary: summarize(result, cpu, serverSeconds),
     raw: result,
   };
 }
@@ -90,17 +78,23 @@ export async function loadJson({ url, connections, warmupSeconds, durationSecond
   const { result, cpu, serverSeconds } = await withCpuAccounting(serverPid, () => run({ ...options, duration: durationSeconds }));
   return {
     metricAtStart,
-    summary: {
-      rps: result.requests.average,
-      p50: result.latency.p50,
-      p99: result.latency.p99,
-      latencyAvg: result.latency.average,
-      requests: result.requests.total,
-      non2xx: result.non2xx,
-      errors: result.errors,
-      timeouts: result.timeouts,
-      cpu,
-      serverCpuUsPerRequest: Math.round((serverSeconds * 1e6) / Math.max(result.requests.total, 1)),
-    },
+    summary: summarize(result, cpu, serverSeconds),
+  };
+}
+
+/** What a report needs of one autocannon run, with the server's CPU per answered request. */
+function summarize(result, cpu, serverSeconds) {
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    latencyAvg: result.latency.average,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    cpu,
+    // Server CPU per answered request: steadier than req/s when other processes share the machine.
+    serverCpuUsPerRequest: Math.round((serverSeconds * 1e6) / Math.max(result.requests.total, 1)),
   };
 }

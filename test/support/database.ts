@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { inject } from 'vitest';
 import pg from 'pg';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
@@ -20,8 +22,8 @@ export interface TestDatabase extends DatabaseHandle {
  */
 export async function openTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
   if (!postgresUrl) {
-    const handle = openDatabase({ dataDir: 'memory' });
-    await migrateToLatest(handle.db);
+    const handle = openDatabase({ dataDir: 'memory', embeddedTemplate: await pgliteTemplate() });
+    await migrateToLatest(handle.db); // a no-op on the template, which is already migrated
     return { ...handle, url: undefined, drop: handle.close };
   }
   const empty = await createEmptyPostgresDatabase();
@@ -35,6 +37,17 @@ export async function openTestDatabase(options: { poolSize?: number } = {}): Pro
       await empty.drop();
     },
   };
+}
+
+let template: Promise<Blob | undefined> | undefined;
+
+/** The migrated PGlite dump made by global-setup.ts, read once per worker (absent outside vitest's run). */
+function pgliteTemplate(): Promise<Blob | undefined> {
+  template ??= (async () => {
+    const path = inject('pgliteTemplate');
+    return path ? new Blob([await readFile(path)]) : undefined;
+  })();
+  return template;
 }
 
 /** A new, empty database on the PostgreSQL server of DATABASE_URL (for processes that migrate it). */

@@ -3,7 +3,7 @@ import type { Tx } from '../../db/database.js';
 import { appendEvent } from '../../events/outbox.js';
 import type { IdentityLinkRekey } from '../identification/identification-rekey.js';
 import { moveIdentityLink } from '../identification/identification-repository.js';
-import { revokeSignedInSessions } from '../sessions/session-revocation.js';
+import { endSignedInSession, revokeSignedInSessions } from '../sessions/session-revocation.js';
 import { inheritFromGuest, type HeldAccountability } from './guest-inheritance.js';
 
 /** The browser's anonymous token about to be replaced, with the means to move what hangs off it. */
@@ -52,7 +52,7 @@ export interface SignInOutcome {
 export async function completeSignIn(trx: Tx, write: SignInWrite, plan: SignInPlan): Promise<SignInOutcome> {
   const evict: string[] = [];
   if (plan.previousSessionHash) {
-    const previous = await endSession(trx, plan.previousSessionHash);
+    const previous = await endSignedInSession(trx, plan.previousSessionHash);
     if (previous) evict.push(previous);
   }
 
@@ -87,19 +87,6 @@ export async function completeSignIn(trx: Tx, write: SignInWrite, plan: SignInPl
       .execute();
   }
   return { sessionCreated: !banned, anonymousRotated, evict };
-}
-
-/** Deletes a signed-in session by its token hash; answers its person, or null when none matched. */
-async function endSession(trx: Tx, tokenHash: Buffer): Promise<string | null> {
-  const ended = await trx
-    .deleteFrom('sessions')
-    .where('token_hash', '=', tokenHash)
-    .where('idle_timeout_seconds', 'is not', null)
-    .returning((eb) =>
-      eb.selectFrom('accounts').select('accountability_profile_id').whereRef('accounts.id', '=', 'sessions.account_id').as('profileId'),
-    )
-    .executeTakeFirst();
-  return ended?.profileId ?? null;
 }
 
 async function lockPerson(trx: Tx, profileId: string): Promise<HeldAccountability> {

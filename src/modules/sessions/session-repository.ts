@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/database.js';
+import { endSignedInSession } from './session-revocation.js';
 import type { SessionContext } from './session.js';
 
 export interface NewGuest {
@@ -108,17 +109,7 @@ export function createSessionRepository(db: Db): SessionRepository {
         .execute();
     },
 
-    async deleteSignedIn(tokenHash) {
-      const deleted = await db
-        .deleteFrom('sessions')
-        .where('token_hash', '=', tokenHash)
-        .where('idle_timeout_seconds', 'is not', null)
-        .returning((eb) =>
-          eb.selectFrom('accounts').select('accountability_profile_id').whereRef('accounts.id', '=', 'sessions.account_id').as('profileId'),
-        )
-        .executeTakeFirst();
-      return deleted?.profileId ?? null;
-    },
+    deleteSignedIn: (tokenHash) => endSignedInSession(db, tokenHash),
 
     // Profile, guest account, default persona, access and session commit together or not at all.
     async createGuest(guest) {
