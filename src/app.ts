@@ -8,7 +8,7 @@ import { AppTickets } from './crypto/app-tickets.js';
 import { Pseudonyms } from './crypto/pseudonyms.js';
 import { TokenHasher } from './crypto/tokens.js';
 import { EmailBox } from './crypto/email-box.js';
-import { Argon2PasswordHasher } from './crypto/passwords.js';
+import { Argon2PasswordHasher, defaultHashingConcurrency } from './crypto/passwords.js';
 import { openAttemptLimiter } from './rate-limit/open-attempt-limiter.js';
 import { passwordHashingTimer } from './modules/accounts/account-metrics.js';
 import { createAccountRepository } from './modules/accounts/account-repository.js';
@@ -150,7 +150,11 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   const bans = createBanService({ bans: createBanRepository(database.db), invalidation, clock });
   const attemptLimiter = await openAttemptLimiter(config.redisUrl, clock);
   app.addHook('onClose', () => attemptLimiter.close());
-  const passwords = new Argon2PasswordHasher(config.passwordHashing, passwordHashingTimer(metrics.registry));
+  const passwords = new Argon2PasswordHasher(
+    config.passwordHashing,
+    passwordHashingTimer(metrics.registry),
+    config.passwordHashing.concurrency || defaultHashingConcurrency(),
+  );
   app.addHook('onReady', () => passwords.warmUp());
   const accounts = createAccountService({
     accounts: createAccountRepository(database.db),

@@ -33,6 +33,8 @@ const EnvironmentSchema = Type.Object({
   PASSWORD_MEMORY_KIB: Type.Integer({ minimum: 19_456, maximum: 4_194_304, default: 19_456 }),
   PASSWORD_TIME_COST: Type.Integer({ minimum: 2, maximum: 100, default: 2 }),
   PASSWORD_PARALLELISM: Type.Integer({ minimum: 1, maximum: 16, default: 1 }),
+  // 0: all cores but one, so the event loop always has a core while passwords are hashed.
+  PASSWORD_HASHING_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 256, default: 0 }),
   PURGE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 604_800, default: 3600 }),
   NATS_URL: Type.Optional(Type.String({ pattern: '^(nats|tls)://' })),
   NATS_SUBJECT_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', default: 'personae.events' }),
@@ -86,7 +88,13 @@ export interface Config {
   /** Addresses (or CIDR ranges) of reverse proxies whose X-Forwarded-For is believed; empty trusts none. */
   readonly trustProxy: readonly string[];
   readonly loginLimits: { readonly perAccount: number; readonly perClient: number; readonly windowSeconds: number };
-  readonly passwordHashing: { readonly memoryKib: number; readonly timeCost: number; readonly parallelism: number };
+  readonly passwordHashing: {
+    readonly memoryKib: number;
+    readonly timeCost: number;
+    readonly parallelism: number;
+    /** How many hashes may run at once; 0 means all cores but one. */
+    readonly concurrency: number;
+  };
   /** How often the in-process purge task runs; 0 leaves purging to `npm run purge` (cron). */
   readonly purgeIntervalSeconds: number;
   readonly events: {
@@ -151,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       memoryKib: parsed.PASSWORD_MEMORY_KIB,
       timeCost: parsed.PASSWORD_TIME_COST,
       parallelism: parsed.PASSWORD_PARALLELISM,
+      concurrency: parsed.PASSWORD_HASHING_CONCURRENCY,
     }),
     purgeIntervalSeconds: parsed.PURGE_INTERVAL_SECONDS,
     events: Object.freeze({

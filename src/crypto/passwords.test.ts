@@ -37,6 +37,18 @@ describe('Argon2PasswordHasher', () => {
     expect(timings).toHaveLength(2);
   });
 
+  it('runs no more hashes at once than its concurrency allows, and queues the rest', async () => {
+    const spans: number[] = [];
+    const oneAtATime = new Argon2PasswordHasher(FLOOR, (seconds) => spans.push(seconds), 1);
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 4 }, (_, i) => oneAtATime.hash(`queued password number ${i}`)));
+    const wall = (performance.now() - started) / 1000;
+    expect(spans).toHaveLength(4);
+    // Serialized: end to end takes the sum of the four (in parallel on two cores it would be about half).
+    const serial = spans.reduce((sum, span) => sum + span, 0);
+    expect(wall).toBeGreaterThanOrEqual(serial * 0.95);
+  });
+
   it('asks for a rehash when the policy has grown past the stored parameters, not otherwise', async () => {
     const phc = await hasher.hash('a password hashed at the floor');
     expect(hasher.needsRehash(phc)).toBe(false);

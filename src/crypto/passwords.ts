@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { hash, parseOptions, verify, type Algorithm, type Options } from '@node-rs/argon2';
 
 /** argon2id cost parameters; OWASP's floor is m = 19 MiB, t = 2, p = 1 (the config refuses less). */
@@ -36,10 +37,20 @@ export class Argon2PasswordHasher implements PasswordHasher {
   readonly #policy: PasswordHashingPolicy;
   readonly #options: Options;
   readonly #timed: (seconds: number) => void;
+  readonly #slots: HashingSlots;
   #dummy: Promise<string> | undefined;
 
-  /** `timed` is told how long each hash or verification took (a metric). */
-  constructor(policy: PasswordHashingPolicy, timed: (seconds: number) => void = () => undefined) {
+  /**
+   * `timed` is told how long each hash or verification took (a metric). `concurrency` caps the
+   * hashes running at once: each takes a whole core, so with one per core a sign-in storm would
+   * leave the event loop, which answers every other request, waiting for a CPU.
+   */
+  constructor(
+    policy: PasswordHashingPolicy,
+    timed: (seconds: number) => void = () => undefined,
+    concurrency: number = defaultHashingConcurrency(),
+  ) {
+    this.#slots = new HashingSlots(concurrency);
     this.#policy = policy;
     this.#options = {
       algorithm: ARGON2ID,
@@ -83,11 +94,42 @@ export class Argon2PasswordHasher implements PasswordHasher {
   }
 
   async #time<T>(work: () => Promise<T>): Promise<T> {
+    await this.#slots.acquire();
     const started = performance.now();
     try {
       return await work();
     } finally {
       this.#timed((performance.now() - started) / 1000);
+      this.#slots.release();
     }
+  }
+}
+
+/** All cores but one for hashing (at least one): the event loop keeps a core of its own. */
+export function defaultHashingConcurrency(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
+/** A counting semaphore: at most `size` holders; the others wait in arrival order. */
+class HashingSlots {
+  #free: number;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(size: number) {
+    this.#free = Math.max(1, size);
+  }
+
+  acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next) next(); // the slot passes straight to the next in line
+    else this.#free++;
   }
 }
