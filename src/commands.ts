@@ -37,12 +37,12 @@ export interface CommandOptions {
 
 /** Runs one admin command against the configured database; answers the process exit code. */
 export async function runCommand(command: string | undefined, options: CommandOptions = {}): Promise<number> {
-  const { env = process.env, print = console.log, printError = console.error } = options;
+  const { env, print = console.log, printError = console.error } = options;
   if (command === undefined || !Object.hasOwn(COMMANDS, command)) {
     printError(USAGE);
     return command === undefined || command === 'help' ? 0 : 2;
   }
-  const config = loadConfig(env);
+  const config = env ? loadConfig(env) : loadConfig(); // config.ts alone reads the process environment
   const database = openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   try {
     await COMMANDS[command]?.(database, print);
