@@ -5,6 +5,7 @@ import { appendEvent } from '../../events/outbox.js';
 import { appendAudit, type AuditEntry } from '../audit/audit-repository.js';
 import type { PersonaRecord, TrustLevel } from './persona.js';
 import {
+  personasOfAccount,
   accessibleQuery,
   readCounts,
   readPerson,
@@ -13,9 +14,9 @@ import {
   type Person,
   type PersonaCounts,
   type PersonWork,
-} from './persona-transaction.js';
+} from './persona-transaction-repository.js';
 
-export type { Person, PersonaCounts, PersonWork } from './persona-transaction.js';
+export type { Person, PersonaCounts, PersonWork } from './persona-transaction-repository.js';
 
 export interface PersonaRepository {
   withPerson<T>(profileId: string, work: (unit: PersonWork) => Promise<T>): Promise<T>;
@@ -54,13 +55,7 @@ export function createPersonaRepository(db: Db): PersonaRepository {
     },
 
     async listForAccount(accountId) {
-      const rows = await db
-        .selectFrom('personas as p')
-        .innerJoin('persona_access as pa', 'pa.persona_id', 'p.id')
-        .innerJoin('accountability_profiles as ap', 'ap.id', 'p.accountability_profile_id')
-        .selectAll('p')
-        .select('ap.is_verified as verified')
-        .where('pa.account_id', '=', accountId)
+      const rows = await personasOfAccount(db, accountId)
         .where('p.deleted_at', 'is', null)
         .orderBy('p.created_at')
         .orderBy('p.id')

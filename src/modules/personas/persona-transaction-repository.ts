@@ -119,15 +119,19 @@ export async function readCounts(executor: Db | Tx, profileId: string, creations
   };
 }
 
-export function accessibleQuery(executor: Db | Tx, personaId: string, accountId: string) {
+/** Every persona an account may act as, with the person's verified badge (any lifecycle state). */
+export function personasOfAccount(executor: Db | Tx, accountId: string) {
   return executor
     .selectFrom('personas as p')
     .innerJoin('persona_access as pa', 'pa.persona_id', 'p.id')
     .innerJoin('accountability_profiles as ap', 'ap.id', 'p.accountability_profile_id')
     .selectAll('p')
     .select('ap.is_verified as verified')
-    .where('pa.account_id', '=', accountId)
-    .where('p.id', '=', personaId);
+    .where('pa.account_id', '=', accountId);
+}
+
+export function accessibleQuery(executor: Db | Tx, personaId: string, accountId: string) {
+  return personasOfAccount(executor, accountId).where('p.id', '=', personaId);
 }
 
 export function unitOfWork(trx: Tx, person: Person): PersonWork {
