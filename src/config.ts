@@ -42,6 +42,29 @@ const EnvironmentSchema = Type.Object({
   WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 10_000 }),
   WEBHOOK_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 50, default: 12 }),
   WEBHOOK_RETRY_BASE_MS: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 30_000 }),
+  // The service's public address: Sign-In with Ethereum's domain and URI, WebAuthn's origin, the
+  // OpenID Connect redirect, the JWT issuer. Empty means http://localhost:<PORT>.
+  PUBLIC_ORIGIN: Type.String({ pattern: '^(https?://[^/?#\\s]+)?$', default: '' }),
+  // The WebAuthn relying party id; empty means PUBLIC_ORIGIN's host name.
+  WEBAUTHN_RP_ID: Type.String({ default: '' }),
+  WEBAUTHN_RP_NAME: Type.String({ minLength: 1, default: 'personae' }),
+  // Chain ids a Sign-In with Ethereum message may name (comma-separated).
+  SIWE_CHAIN_IDS: Type.String({ pattern: '^\\s*\\d+(\\s*,\\s*\\d+)*\\s*$', default: '1' }),
+  // How long a sign-in challenge (nonce, WebAuthn challenge, OIDC state, key challenge) lives.
+  CHALLENGE_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 3600, default: 300 }),
+  // Email codes: SMTP server (smtp:// or smtps://, credentials in the URL); without it, outside
+  // production, messages are written to <DATA_DIR>/mail and listed by the development inbox.
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
+  EMAIL_FROM: Type.String({ minLength: 3, default: 'personae <no-reply@localhost>' }),
+  EMAIL_CODE_SENDS_PER_RECIPIENT: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  EMAIL_CODE_SEND_WINDOW_SECONDS: Type.Integer({ minimum: 60, maximum: 86_400, default: 3600 }),
+  // OpenID Connect providers: a JSON array of {name, issuer, clientId, clientSecret}.
+  OIDC_PROVIDERS: Type.String({ default: '[]' }),
+  // API clients: access tokens (JWT) live this long; signing keys rotate this often.
+  ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 86_400, default: 600 }),
+  SIGNING_KEY_ROTATION_SECONDS: Type.Integer({ minimum: 300, maximum: 31_536_000, default: 86_400 }),
+  // Linking, unlinking, password changes and deletion need a strong sign-in at most this old.
+  STEP_UP_WINDOW_SECONDS: Type.Integer({ minimum: 30, maximum: 3600, default: 300 }),
   COOKIE_SECRETS: Type.Optional(Type.String()),
   TOKEN_HASH_KEY: Type.Optional(Type.String()),
   PSEUDONYM_KEYS: Type.Optional(Type.String()),
@@ -95,6 +118,23 @@ export interface Config {
     /** How many hashes may run at once; 0 means all cores but one. */
     readonly concurrency: number;
   };
+  /** The service's public origin (scheme, host, port): SIWE domain, WebAuthn origin, OIDC redirects, JWT issuer. */
+  readonly publicOrigin: string;
+  readonly signIn: {
+    readonly challengeTtlSeconds: number;
+    readonly webauthn: { readonly rpId: string; readonly rpName: string };
+    readonly siweChainIds: readonly number[];
+    readonly oidcProviders: readonly OidcProviderConfig[];
+    readonly email: {
+      /** Absent: messages go to `<dataDir>/mail` (outside production only). */
+      readonly smtpUrl: string | undefined;
+      readonly from: string;
+      readonly sendsPerRecipient: number;
+      readonly sendWindowSeconds: number;
+    };
+    readonly stepUpWindowSeconds: number;
+  };
+  readonly tokens: { readonly accessTtlSeconds: number; readonly signingKeyRotationSeconds: number };
   /** How often the in-process purge task runs; 0 leaves purging to `npm run purge` (cron). */
   readonly purgeIntervalSeconds: number;
   readonly events: {
@@ -105,6 +145,14 @@ export interface Config {
     readonly webhooks: { readonly timeoutMs: number; readonly maxAttempts: number; readonly retryBaseMs: number };
   };
   readonly secrets: Secrets;
+}
+
+/** One OpenID Connect provider; accounts are keyed by its issuer and the subject, never by email. */
+export interface OidcProviderConfig {
+  readonly name: string;
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
 }
 
 export class ConfigError extends Error {
@@ -131,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     parsed.NODE_ENV === 'production' || allGiven
       ? requireAll(given, parsed.NODE_ENV)
       : { ...loadDevelopmentSecrets(dataDir), ...defined(given) };
+  const publicOrigin = parsed.PUBLIC_ORIGIN || `http://localhost:${parsed.PORT}`;
   return Object.freeze({
     environment: parsed.NODE_ENV,
     host: parsed.HOST,
@@ -161,6 +210,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parallelism: parsed.PASSWORD_PARALLELISM,
       concurrency: parsed.PASSWORD_HASHING_CONCURRENCY,
     }),
+    publicOrigin,
+    signIn: Object.freeze({
+      challengeTtlSeconds: parsed.CHALLENGE_TTL_SECONDS,
+      webauthn: Object.freeze({ rpId: parsed.WEBAUTHN_RP_ID || new URL(publicOrigin).hostname, rpName: parsed.WEBAUTHN_RP_NAME }),
+      siweChainIds: Object.freeze(splitList(parsed.SIWE_CHAIN_IDS).map(Number)),
+      oidcProviders: parseOidcProviders(parsed.OIDC_PROVIDERS),
+      email: Object.freeze({
+        smtpUrl: parsed.SMTP_URL,
+        from: parsed.EMAIL_FROM,
+        sendsPerRecipient: parsed.EMAIL_CODE_SENDS_PER_RECIPIENT,
+        sendWindowSeconds: parsed.EMAIL_CODE_SEND_WINDOW_SECONDS,
+      }),
+      stepUpWindowSeconds: parsed.STEP_UP_WINDOW_SECONDS,
+    }),
+    tokens: Object.freeze({
+      accessTtlSeconds: parsed.ACCESS_TOKEN_TTL_SECONDS,
+      signingKeyRotationSeconds: parsed.SIGNING_KEY_ROTATION_SECONDS,
+    }),
     purgeIntervalSeconds: parsed.PURGE_INTERVAL_SECONDS,
     events: Object.freeze({
       natsUrl: parsed.NATS_URL,
@@ -174,6 +241,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     secrets: parseSecrets(raw),
   });
+}
+
+const OidcProvidersSchema = Type.Array(
+  Type.Object(
+    {
+      name: Type.String({ pattern: '^[a-z0-9_-]{1,32}$' }),
+      issuer: Type.String({ pattern: '^https?://' }),
+      clientId: Type.String({ minLength: 1 }),
+      clientSecret: Type.String({ minLength: 1 }),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+function parseOidcProviders(raw: string): readonly OidcProviderConfig[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('Invalid configuration: OIDC_PROVIDERS must be JSON: [{"name", "issuer", "clientId", "clientSecret"}].');
+  }
+  if (!Value.Check(OidcProvidersSchema, value)) {
+    throw new ConfigError('Invalid configuration: OIDC_PROVIDERS must be an array of {name (a-z, 0-9, _ or -), issuer (URL), clientId, clientSecret}.');
+  }
+  const names = value.map((provider) => provider.name);
+  if (new Set(names).size !== names.length) throw new ConfigError('Invalid configuration: OIDC_PROVIDERS names must be unique.');
+  return Object.freeze(value.map((provider) => Object.freeze({ ...provider })));
 }
 
 /** Variables that must be written as plain whole numbers (Convert would turn `3000.5` into 3000). */

@@ -49,6 +49,19 @@ export const ERROR_CODES = [
   // Spaces
   'ALREADY_MEMBER',
   'NOT_MEMBER',
+  // Sign-in methods, tokens and the identity graph (spec 003)
+  'STRATEGY_UNAVAILABLE',
+  'CHALLENGE_INVALID',
+  'PROOF_INVALID',
+  'CREDENTIAL_IN_USE',
+  'IDENTITY_TAKEN',
+  'IDENTIFIER_MISMATCH',
+  'STEP_UP_REQUIRED',
+  'LAST_SIGN_IN_METHOD',
+  'ACCOUNT_NOT_FOUND',
+  'SESSION_NOT_FOUND',
+  'TOKEN_INVALID',
+  'REFRESH_TOKEN_REUSED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,7 +1,5 @@
-import { hkdfSync } from 'node:crypto';
 import type { VersionedKey } from '../config.js';
-import { lengthPrefixed } from './length-prefixed.js';
-import { open, seal } from './sealed-box.js';
+import { DataBox, type Sealed } from './data-box.js';
 import type { TokenHasher } from './tokens.js';
 
 /** An address in the one form it is hashed and sealed in; only `normalizeEmail` makes one. */
@@ -18,34 +16,20 @@ export function normalizeEmail(raw: string): NormalizedEmail {
 }
 
 /** An address sealed for storage, with the id of the key that sealed it. */
-export interface SealedEmail {
-  readonly keyId: string;
-  readonly sealed: Buffer;
-}
-
-const KEY_SALT = Buffer.from('personae/email/v1');
+export type SealedEmail = Sealed;
 
 /**
  * Emails at rest (DESIGN.md §2.3): a keyed hash for lookups, and AES-256-GCM ciphertext for the
- * rare flows that must read the address back (recovery). Lookups always go by the hash.
- *
- * Each configured secret yields its AES key through HKDF (so a secret of any length makes a proper
- * 32-byte key); the first key seals, every key opens, so keys rotate by prepending a new one. The
- * associated data binds a ciphertext to its account: copied to another row, it does not open.
+ * rare flows that must read the address back (recovery, sending a code). Lookups always go by the hash.
+ * Sealed in a DataBox of its own purpose, bound to the account: copied to another row, it does not open.
  */
 export class EmailBox {
   readonly #hasher: TokenHasher;
-  readonly #keys: ReadonlyMap<string, Buffer>;
-  readonly #current: string;
+  readonly #box: DataBox;
 
   constructor(keys: readonly VersionedKey[], hasher: TokenHasher) {
-    const [first] = keys;
-    if (!first) throw new Error('EmailBox needs at least one key');
     this.#hasher = hasher;
-    this.#current = first.id;
-    this.#keys = new Map(
-      keys.map((key) => [key.id, Buffer.from(hkdfSync('sha256', Buffer.from(key.secret, 'utf8'), KEY_SALT, `key/${key.id}`, 32))]),
-    );
+    this.#box = new DataBox(keys, 'personae/email/v1');
   }
 
   /** The value stored in `accounts.lookup_key` for an email account. */
@@ -54,18 +38,12 @@ export class EmailBox {
   }
 
   seal(accountId: string, email: NormalizedEmail): SealedEmail {
-    const key = this.#keys.get(this.#current) as Buffer;
-    return { keyId: this.#current, sealed: seal(key, Buffer.from(email, 'utf8'), associatedData(accountId)) };
+    return this.#box.seal(['account-email', accountId], Buffer.from(email, 'utf8'));
   }
 
   /** The address, or null when the key is unknown or the ciphertext does not belong to this account. */
   open(accountId: string, stored: SealedEmail): NormalizedEmail | null {
-    const key = this.#keys.get(stored.keyId);
-    const plaintext = key ? open(key, stored.sealed, associatedData(accountId)) : null;
+    const plaintext = this.#box.open(['account-email', accountId], stored);
     return plaintext ? (plaintext.toString('utf8') as NormalizedEmail) : null;
   }
-}
-
-function associatedData(accountId: string): Buffer {
-  return lengthPrefixed(['account-email', accountId]);
 }

@@ -10,7 +10,18 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
  * `email` keys an email account by its normalized address; `rate-limit` names an attempt counter
  * (a client address, an account) without keeping what it counts in the clear.
  */
-export type TokenPurpose = 'anonymous' | 'session' | 'api-key' | 'admin-token' | 'email' | 'rate-limit';
+export type TokenPurpose =
+  | 'anonymous'
+  | 'session'
+  | 'api-key'
+  | 'admin-token'
+  | 'email'
+  | 'rate-limit'
+  /** A non-email account's identifier (`<type>:<identifier>`): the lookup key of wallets, social, passkeys, keys. */
+  | 'account'
+  /** A ceremony's secret part (code, nonce, state, WebAuthn challenge), as `<strategy>:<secret>`. */
+  | 'challenge'
+  | 'refresh-token';
 
 export function newToken(): string {
   return randomBytes(TOKEN_BYTES).toString('base64url');

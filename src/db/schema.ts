@@ -1,6 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { RiskLevel } from '../modules/accountability/accountability.js';
-import type { AccountType } from '../modules/accounts/account.js';
+import type { AccountType, PrivacyMode } from '../modules/accounts/account.js';
 import type { AppealStatus } from '../modules/accountability/appeal.js';
 import type { AdminRole } from '../modules/admins/admin.js';
 import type { PersonaOrigin, TrustLevel } from '../modules/personas/persona.js';
@@ -29,6 +29,81 @@ export interface AccountsTable {
   lookup_key: Buffer;
   accountability_profile_id: string;
   created_at: CreatedAt;
+  /** False for an email given with a password and never proven (a code proves it). */
+  verified: ColumnType<boolean, boolean | undefined, boolean>;
+  /** The issuer's configured name, for social accounts. */
+  provider: ColumnType<string | null, string | null | undefined, string | null>;
+  privacy_mode: ColumnType<PrivacyMode, PrivacyMode | undefined, PrivacyMode>;
+}
+
+/** A non-email account's identifier, sealed for the identity graph's masked view. */
+export interface AccountIdentifiersTable {
+  account_id: string;
+  key_id: string;
+  sealed: Buffer;
+}
+
+/** The personas a `partial` account chose to see besides its own. */
+export interface AccountPersonaSelectionsTable {
+  account_id: string;
+  persona_id: string;
+}
+
+/** One challenge of one sign-in ceremony; single use (see migration 0003). */
+export interface VerificationsTable {
+  id: Generated<string>;
+  strategy: 'email' | 'wallet' | 'social' | 'passkey' | 'key';
+  challenge_hash: Buffer;
+  subject_key: Buffer | null;
+  state: ColumnType<Record<string, unknown>, string | undefined, string>;
+  attempts: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  consumed_at: Timestamp | null;
+}
+
+export interface PasskeyCredentialsTable {
+  /** base64url, as WebAuthn gives it. */
+  credential_id: string;
+  account_id: string;
+  public_key: Buffer;
+  counter: ColumnType<string, number | string | undefined, number | string>;
+  transports: ColumnType<string[], string[] | undefined, string[]>;
+  counter_regressed_at: Timestamp | null;
+  created_at: CreatedAt;
+  last_used_at: Timestamp | null;
+}
+
+export interface KeyCredentialsTable {
+  account_id: string;
+  /** The raw 32-byte ed25519 public key. */
+  public_key: Buffer;
+  created_at: CreatedAt;
+}
+
+export interface RefreshTokensTable {
+  token_hash: Buffer;
+  session_id: string;
+  created_at: CreatedAt;
+  used_at: Timestamp | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  public_jwk: ColumnType<Record<string, unknown>, string, never>;
+  key_id: string;
+  private_sealed: Buffer;
+  created_at: CreatedAt;
+  retired_at: Timestamp | null;
+}
+
+/** A persona's session wallet (spec 003 SmartProfile): the private key sealed, never returned. */
+export interface PersonaWalletsTable {
+  persona_id: string;
+  address: string;
+  key_id: string;
+  private_sealed: Buffer;
+  created_at: CreatedAt;
 }
 
 export interface PersonasTable {
@@ -51,6 +126,8 @@ export interface PersonasTable {
   deactivated_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   /** When the purge job may hard-delete it (holds and open appeals still stop it). */
   purge_after: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** The account that made it (spec 003 createdByAccountId); privacy modes start from it. */
+  owner_account_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Which accounts may act as which personas. */
@@ -71,6 +148,14 @@ export interface SessionsTable {
   last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
   /** A signed-in session ends after this long without use; null for a guest's. */
   idle_timeout_seconds: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The public handle: access tokens' `sid` and the session list's id (the row id stays internal). */
+  public_id: ColumnType<string, never, never>;
+  /** When the session's sign-in (or its latest step-up) happened. */
+  authenticated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** False when that authentication cannot satisfy step-up (a guest, an email code). */
+  step_up_capable: ColumnType<boolean, boolean | undefined, boolean>;
+  device_label: string | null;
+  client: ColumnType<'browser' | 'api', 'browser' | 'api' | undefined, never>;
 }
 
 /** An email account's address: authenticated ciphertext under a versioned key (the lookup goes by `accounts.lookup_key`). */
@@ -93,8 +178,10 @@ export interface AccountLinksTable {
   from_account_id: string;
   to_account_id: string;
   kind: 'inferred' | 'direct';
-  privacy_mode: 'linked' | 'partial' | 'isolated' | null;
+  privacy_mode: PrivacyMode | null;
   created_at: CreatedAt;
+  /** For inferred links: how sure the signal is (0–1). */
+  confidence: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface DisplayNameHoldsTable {
@@ -231,4 +318,12 @@ export interface Database {
   outbox: OutboxTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  account_identifiers: AccountIdentifiersTable;
+  account_persona_selections: AccountPersonaSelectionsTable;
+  verifications: VerificationsTable;
+  passkey_credentials: PasskeyCredentialsTable;
+  key_credentials: KeyCredentialsTable;
+  refresh_tokens: RefreshTokensTable;
+  signing_keys: SigningKeysTable;
+  persona_wallets: PersonaWalletsTable;
 }

@@ -24,6 +24,12 @@ export interface EventPayloads {
   SpaceJoined: { spaceId: string; personaId: string };
   SpaceLeft: { spaceId: string; personaId: string };
   PolicyChanged: { name: string; value: unknown };
+  AccountVerified: { accountId: string; accountabilityProfileId: string; accountType: string };
+  AccountsUnlinked: { accountId: string; accountabilityProfileId: string };
+  AccountsMerged: { fromAccountabilityProfileId: string; intoAccountabilityProfileId: string };
+  PrivacyModeChanged: { accountId: string; accountabilityProfileId: string; privacyMode: string };
+  SessionRevoked: { sessionId: string; accountabilityProfileId: string; reason: string };
+  PasskeyCounterRegressed: { accountId: string; accountabilityProfileId: string };
 }
 
 export type EventType = keyof EventPayloads;
@@ -49,6 +55,12 @@ export const EVENT_TYPES = [
   'SpaceJoined',
   'SpaceLeft',
   'PolicyChanged',
+  'AccountVerified',
+  'AccountsUnlinked',
+  'AccountsMerged',
+  'PrivacyModeChanged',
+  'SessionRevoked',
+  'PasskeyCounterRegressed',
 ] as const satisfies readonly EventType[];
 
 /** An event about to be written. */

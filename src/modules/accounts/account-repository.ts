@@ -70,7 +70,7 @@ export function createAccountRepository(db: Db): AccountRepository {
           // stops here, on the unique (type, lookup_key), before touching anything else.
           await trx
             .insertInto('accounts')
-            .values({ id: account.accountId, type: 'email', lookup_key: account.lookupKey, accountability_profile_id: profile.id })
+            .values({ id: account.accountId, type: 'email', lookup_key: account.lookupKey, accountability_profile_id: profile.id, verified: false })
             .execute();
           await trx
             .insertInto('account_emails')
@@ -147,7 +147,7 @@ async function isHeld(trx: Tx, displayNameKey: string): Promise<boolean> {
  * else its newest live persona, else none (every persona deactivated or deleted: the client offers
  * to create one).
  */
-async function activePersonaOf(trx: Tx, accountId: string): Promise<PersonaRef | null> {
+export async function activePersonaOf(trx: Tx, accountId: string): Promise<PersonaRef | null> {
   const row = await trx
     .selectFrom('persona_access as pa')
     .innerJoin('personas as p', 'p.id', 'pa.persona_id')

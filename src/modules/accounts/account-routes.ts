@@ -2,12 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import type { Clock } from '../../clock.js';
-import { AppError } from '../../errors.js';
-import { setAnonCookie } from '../../http/anon-cookie.js';
 import { body, errorResponses } from '../../http/schemas.js';
-import { clearSessionCookie, setSessionCookie } from '../../http/session-cookie.js';
+import { clearSessionCookie } from '../../http/session-cookie.js';
+import { applySignInCookies, browserOf } from '../../http/sign-in-cookies.js';
 import type { SessionService } from '../sessions/session-service.js';
-import type { AccountService, Authenticated, Browser } from './account-service.js';
+import type { AccountService, Authenticated } from './account-service.js';
 
 /** Sign-in bodies are a few hundred bytes; a small cap keeps junk from reaching the parser. */
 const AUTH_BODY_LIMIT = 8 * 1024;
@@ -50,27 +49,8 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesDeps> = async
   const { accounts, sessions } = deps;
   const bodyLimit = Math.min(AUTH_BODY_LIMIT, app.initialConfig.bodyLimit ?? AUTH_BODY_LIMIT);
 
-  const browserOf = (request: FastifyRequest): Browser => ({
-    client: request.ip,
-    anonToken: request.anon.isNew ? null : request.anon.token,
-    sessionToken: request.sessionToken,
-  });
-
-  /**
-   * Sets the cookies an authentication produced, then refuses a banned person: they get the rotated
-   * anon_id (the old token is dead) but no session.
-   */
-  function answer(request: FastifyRequest, reply: FastifyReply, result: Authenticated): void {
-    if (result.anonToken) {
-      setAnonCookie(reply, result.anonToken, Math.floor(deps.clock.now().getTime() / 1000));
-      request.anon = { token: result.anonToken, isNew: false };
-    }
-    if (result.sessionToken) setSessionCookie(reply, result.sessionToken, deps.sessionMaxAgeSeconds);
-    else if (request.sessionToken) clearSessionCookie(reply); // the old session ended with this authentication
-    if (!result.signedIn) {
-      throw new AppError('ACCOUNT_SUSPENDED', 'This account is suspended. You can appeal the decision.');
-    }
-  }
+  const answer = (request: FastifyRequest, reply: FastifyReply, result: Authenticated) =>
+    applySignInCookies(request, reply, result, deps.clock, deps.sessionMaxAgeSeconds);
 
   app.post(
     '/auth/register',

@@ -5,22 +5,12 @@ import type { Pseudonyms } from '../../crypto/pseudonyms.js';
 import { newToken, type TokenHasher } from '../../crypto/tokens.js';
 import { AppError } from '../../errors.js';
 import type { Reservation } from '../../rate-limit/attempt-limiter.js';
-import { identityLinkRekey } from '../identification/identification-rekey.js';
 import { displayNameKey, displayNameProblem, normalizeDisplayName } from '../personas/display-name.js';
 import type { AccountRepository, PersonaRef } from './account-repository.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { passwordWeaknesses } from './password-policy.js';
+import { planSignIn, type Browser } from './sign-in-plan.js';
 import type { SignInOutcome, SignInPlan } from './sign-in-repository.js';
-
-/** What the HTTP layer knows about the browser authenticating. */
-export interface Browser {
-  /** The client address as Fastify computes it (proxies believed only per TRUST_PROXY). */
-  readonly client: string;
-  /** The token of a valid `anon_id` cookie the request came with, or null. */
-  readonly anonToken: string | null;
-  /** The token of the signed-in session cookie the request came with, or null. */
-  readonly sessionToken: string | null;
-}
 
 /** An authentication that went through. */
 export interface Authenticated {
@@ -67,19 +57,8 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
   const { accounts, passwords, emails, throttle, hasher, pseudonyms, evictProfile } = deps;
 
   function signInPlan(browser: Browser, sessionToken: string, anonToken: string): SignInPlan {
-    return {
-      sessionTokenHash: hasher.hash('session', sessionToken),
-      idleSeconds: deps.sessions.idleSeconds,
-      absoluteSeconds: deps.sessions.absoluteSeconds,
-      previousSessionHash: browser.sessionToken ? hasher.hash('session', browser.sessionToken) : null,
-      anonymous: browser.anonToken
-        ? {
-            oldHash: hasher.hash('anonymous', browser.anonToken),
-            newHash: hasher.hash('anonymous', anonToken),
-            identityLink: identityLinkRekey(browser.anonToken, anonToken),
-          }
-        : null,
-    };
+    // A password is an authenticator (NIST SP 800-63B-4): it can satisfy step-up.
+    return planSignIn(deps, browser, { sessionToken, anonToken, refreshToken: null }, true);
   }
 
   async function finish(outcome: SignInOutcome, persona: PersonaRef | null, sessionToken: string, anonToken: string) {

@@ -23,6 +23,12 @@ export interface SignInPlan {
   readonly previousSessionHash: Buffer | null;
   /** Null when the browser arrived without an `anon_id` cookie. */
   readonly anonymous: AnonymousRotation | null;
+  /** Whether this authentication can satisfy step-up (an email code cannot). */
+  readonly stepUpCapable: boolean;
+  /** A label for the session list, made from the user agent (never an address). */
+  readonly deviceLabel: string | null;
+  /** API clients get a refresh token (its hash is stored with the session) and access tokens; browsers a cookie. */
+  readonly refreshTokenHash: Buffer | null;
 }
 
 export interface SignInWrite {
@@ -34,6 +40,8 @@ export interface SignInWrite {
 export interface SignInOutcome {
   /** False when the person is banned: no session is made (a ban ends signed-in sessions). */
   readonly sessionCreated: boolean;
+  /** The new session's public id (the `sid` of its access tokens), or null when none was made. */
+  readonly sessionPublicId: string | null;
   /** True when something hung off the anonymous token and now hangs off the new one. */
   readonly anonymousRotated: boolean;
   /** People whose cached sessions changed; evicted on every node after commit. */
@@ -73,20 +81,26 @@ export async function completeSignIn(trx: Tx, write: SignInWrite, plan: SignInPl
     }
   }
 
-  if (!banned) {
-    await trx
-      .insertInto('sessions')
-      .values({
-        token_hash: plan.sessionTokenHash,
-        account_id: write.accountId,
-        active_persona_id: write.personaId,
-        // Both ends by the database's clock, the one every lookup compares against.
-        expires_at: sql<Date>`now() + make_interval(secs => ${plan.absoluteSeconds})`,
-        idle_timeout_seconds: plan.idleSeconds,
-      })
-      .execute();
+  if (banned) return { sessionCreated: false, sessionPublicId: null, anonymousRotated, evict };
+  const session = await trx
+    .insertInto('sessions')
+    .values({
+      token_hash: plan.sessionTokenHash,
+      account_id: write.accountId,
+      active_persona_id: write.personaId,
+      // Both ends by the database's clock, the one every lookup compares against.
+      expires_at: sql<Date>`now() + make_interval(secs => ${plan.absoluteSeconds})`,
+      idle_timeout_seconds: plan.idleSeconds,
+      step_up_capable: plan.stepUpCapable,
+      device_label: plan.deviceLabel,
+      client: plan.refreshTokenHash ? 'api' : 'browser',
+    })
+    .returning(['id', 'public_id'])
+    .executeTakeFirstOrThrow();
+  if (plan.refreshTokenHash) {
+    await trx.insertInto('refresh_tokens').values({ token_hash: plan.refreshTokenHash, session_id: session.id }).execute();
   }
-  return { sessionCreated: !banned, anonymousRotated, evict };
+  return { sessionCreated: true, sessionPublicId: session.public_id, anonymousRotated, evict };
 }
 
 async function lockPerson(trx: Tx, profileId: string): Promise<HeldAccountability> {

@@ -3,7 +3,7 @@ import { SessionCache } from './session-cache.js';
 import type { SessionContext } from './session.js';
 
 const context = (profile: string, banned = false): SessionContext => ({
-  sessionId: `s-${profile}`,
+  sessionPublicId: 'p', sessionId: `s-${profile}`,
   accountId: `a-${profile}`,
   accountType: 'guest',
   accountabilityProfileId: profile,

@@ -25,6 +25,8 @@ export interface FoundSession {
 
 export interface SessionRepository {
   find(tokenHash: Buffer): Promise<FoundSession | null>;
+  /** A live session by its public id (the `sid` of an access token). */
+  findByPublicId(publicId: string): Promise<FoundSession | null>;
   findByTokenHash(tokenHash: Buffer): Promise<SessionContext | null>;
   createGuest(guest: NewGuest): Promise<CreateGuestResult>;
   /** Marks a signed-in session as used now (keeps it from idling out). */
@@ -32,6 +34,8 @@ export interface SessionRepository {
   /** Deletes a signed-in session; answers its person's accountability profile id, or null if none matched. */
   deleteSignedIn(tokenHash: Buffer): Promise<string | null>;
 }
+
+const PUBLIC_ID = /^[0-9a-f]{32}$/;
 
 /** `last_seen_at` is written at most this often per session: idle timeouts are minutes to days. */
 const TOUCH_INTERVAL_SECONDS = 60;
@@ -46,7 +50,7 @@ function touchInterval(idleTimeout: RawBuilder<unknown>) {
 
 export function createSessionRepository(db: Db): SessionRepository {
   // The hot path: one indexed lookup joining the few rows a request needs.
-  async function find(tokenHash: Buffer): Promise<FoundSession | null> {
+  async function find(by: { readonly tokenHash: Buffer } | { readonly publicId: string }): Promise<FoundSession | null> {
     const row = await db
       .selectFrom('sessions as s')
       .innerJoin('accounts as a', 'a.id', 's.account_id')
@@ -56,6 +60,7 @@ export function createSessionRepository(db: Db): SessionRepository {
       )
       .select([
         's.id as sessionId',
+        's.public_id as sessionPublicId',
         's.account_id as accountId',
         'a.type as accountType',
         'a.accountability_profile_id as accountabilityProfileId',
@@ -69,7 +74,7 @@ export function createSessionRepository(db: Db): SessionRepository {
           'touchDue',
         ),
       ])
-      .where('s.token_hash', '=', tokenHash)
+      .where((eb) => ('publicId' in by ? eb('s.public_id', '=', by.publicId) : eb('s.token_hash', '=', by.tokenHash)))
       // The database's clock decides expiry, so every node agrees whatever its own clock says:
       // the absolute end (expires_at), and for a signed-in session the idle end.
       .where((eb) => eb.or([eb('s.expires_at', 'is', null), eb('s.expires_at', '>', sql<Date>`now()`)]))
@@ -80,6 +85,7 @@ export function createSessionRepository(db: Db): SessionRepository {
       touchDue: row.touchDue,
       context: {
         sessionId: row.sessionId,
+        sessionPublicId: row.sessionPublicId,
         accountId: row.accountId,
         accountType: row.accountType,
         accountabilityProfileId: row.accountabilityProfileId,
@@ -93,10 +99,11 @@ export function createSessionRepository(db: Db): SessionRepository {
   }
 
   return {
-    find,
+    find: (tokenHash) => find({ tokenHash }),
+    findByPublicId: (publicId) => (PUBLIC_ID.test(publicId) ? find({ publicId }) : Promise.resolve(null)),
 
     async findByTokenHash(tokenHash) {
-      return (await find(tokenHash))?.context ?? null;
+      return (await find({ tokenHash }))?.context ?? null;
     },
 
     async touch(sessionId) {

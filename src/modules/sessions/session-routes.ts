@@ -42,7 +42,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ sessions: SessionService
     async (request, reply) => {
       // Without a session cookie (most visitors) straight to the guest lookup, as before sign-in existed.
       const context =
-        request.sessionToken !== null
+        request.sessionToken !== null || request.accessToken !== null
           ? await currentVisitor(request, reply, sessions)
           : request.anon.isNew
             ? null

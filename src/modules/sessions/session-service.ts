@@ -5,7 +5,7 @@ import { AppError } from '../../errors.js';
 import { displayNameKey } from '../personas/display-name.js';
 import { generateGuestName } from '../personas/guest-names.js';
 import type { SessionCache } from './session-cache.js';
-import type { SessionRepository } from './session-repository.js';
+import type { FoundSession, SessionRepository } from './session-repository.js';
 import type { SessionContext } from './session.js';
 
 /** How many generated names to try before giving up (see guest-names.ts for the odds). */
@@ -20,6 +20,8 @@ export interface SessionService {
   resolve(token: string, options?: { readonly fresh?: boolean }): Promise<SessionContext | null>;
   /** The caller behind a signed-in session token, or null when it is unknown, expired or revoked. */
   resolveSignedIn(token: string, options?: { readonly fresh?: boolean }): Promise<SessionContext | null>;
+  /** The caller behind a verified access token's `sid` (API clients), or null when the session ended. */
+  resolveByPublicId(publicId: string, options?: { readonly fresh?: boolean }): Promise<SessionContext | null>;
   /** The same, fresh, for a caller that holds only the token's keyed hash (an app ticket). */
   resolveByHash(tokenHash: Buffer): Promise<SessionContext | null>;
   /** Starts a guest identity for the token; idempotent, and safe when called twice at once. */
@@ -50,8 +52,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
 
   async function lookup(
     cacheKey: string,
-    purpose: 'anonymous' | 'session',
-    token: string,
+    read: () => Promise<FoundSession | null>,
     options: { readonly fresh?: boolean } | undefined,
   ): Promise<SessionContext | null> {
     if (!options?.fresh) {
@@ -60,7 +61,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     }
     // A read that raced an eviction (a ban committed meanwhile) must not put stale state back.
     const generation = cache.generation;
-    const found = await sessions.find(hasher.hash(purpose, token));
+    const found = await read();
     if (!found) return null;
     // At most once a minute per session, and only on a cache miss: cached reads never write.
     if (found.touchDue) await sessions.touch(found.context.sessionId);
@@ -95,10 +96,12 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
   return {
     // The in-memory key needs no server key: the token has 256 bits of entropy, so its SHA-256
     // cannot be reversed, and it is cheaper than the keyed HMAC the database lookup needs.
-    resolve: (token, options) => lookup(createHash('sha256').update(token).digest('base64'), 'anonymous', token, options),
-    // Signed-in keys carry a prefix, so the two kinds of token can never share a cache entry.
+    resolve: (token, options) =>
+      lookup(createHash('sha256').update(token).digest('base64'), () => sessions.find(hasher.hash('anonymous', token)), options),
+    // Signed-in keys carry a prefix, so the kinds of credential can never share a cache entry.
     resolveSignedIn: (token, options) =>
-      lookup(createHash('sha256').update(`session:${token}`).digest('base64'), 'session', token, options),
+      lookup(createHash('sha256').update(`session:${token}`).digest('base64'), () => sessions.find(hasher.hash('session', token)), options),
+    resolveByPublicId: (publicId, options) => lookup(`sid:${publicId}`, () => sessions.findByPublicId(publicId), options),
     resolveByHash: (tokenHash) => sessions.findByTokenHash(tokenHash),
     startGuest: (token) => startGuestByHash(hasher.hash('anonymous', token)),
     startGuestByHash,

@@ -18,6 +18,8 @@ export interface ActivePersona {
 /** Everything a request needs to know about its caller. Internal: never serialized as it is. */
 export interface SessionContext {
   readonly sessionId: string;
+  /** The session's public handle (access tokens' `sid`); the row id never leaves. */
+  readonly sessionPublicId: string;
   readonly accountId: string;
   readonly accountType: AccountType;
   readonly accountabilityProfileId: string;

@@ -1,0 +1,142 @@
+import type { Sealed } from '../crypto/data-box.js';
+import { isUniqueViolation, type Db, type Tx } from '../db/database.js';
+import { appendEvent } from '../events/outbox.js';
+import type { PersonaRef } from '../modules/accounts/account-repository.js';
+import { activePersonaOf } from '../modules/accounts/account-repository.js';
+import { completeSignIn, type SignInOutcome, type SignInPlan } from '../modules/accounts/sign-in-repository.js';
+import type { StrategyName, VerifiedIdentity } from './strategy.js';
+
+/** A method account about to be found or made; the sealed identifier is bound to `accountId`. */
+export interface MethodAccount {
+  /** Used only when the account is new. */
+  readonly accountId: string;
+  readonly type: StrategyName;
+  readonly lookupKey: Buffer;
+  readonly sealedIdentifier: Sealed;
+  readonly provider: string | null;
+  readonly identity: VerifiedIdentity;
+  /** The default persona of a new person (spec 003: no manual profile creation). */
+  readonly persona: { readonly id: string; readonly displayName: string; readonly displayNameKey: string; readonly authorId: string };
+}
+
+export type MethodSignInResult =
+  | (SignInOutcome & {
+      readonly ok: true;
+      readonly isNewUser: boolean;
+      readonly accountId: string;
+      readonly profileId: string;
+      readonly persona: PersonaRef | null;
+    })
+  | { readonly ok: false; readonly reason: 'name-taken' | 'credential-in-use' | 'raced' };
+
+export interface MethodAccountRepository {
+  /**
+   * Signs in with a proven method in one transaction: the account is found, or made with its person,
+   * credential and default persona; then the session (see `completeSignIn`).
+   */
+  signIn(account: MethodAccount, plan: SignInPlan): Promise<MethodSignInResult>;
+}
+
+export function createMethodAccountRepository(db: Db): MethodAccountRepository {
+  return {
+    async signIn(account, plan) {
+      try {
+        return await db.transaction().execute(async (trx): Promise<MethodSignInResult> => {
+          const existing = await findAccount(trx, account.type, account.lookupKey);
+          if (existing && account.identity.registersCredential) return { ok: false, reason: 'credential-in-use' };
+          const found = existing ?? (await createPerson(trx, account));
+          const provenNow = existing !== null && account.identity.verified && !existing.verified;
+          if (provenNow) await verifyAccount(trx, existing.id, existing.profileId, account.type);
+          const persona = existing ? await activePersonaOf(trx, found.id) : { id: account.persona.id, displayName: account.persona.displayName };
+          const outcome = await completeSignIn(trx, { accountId: found.id, profileId: found.profileId, personaId: persona?.id ?? null }, plan);
+          if (outcome.sessionCreated) {
+            await appendEvent(trx, { type: 'AccountSignedIn', payload: { accountId: found.id, accountabilityProfileId: found.profileId } });
+          }
+          const evict = provenNow ? [...outcome.evict, found.profileId] : outcome.evict;
+          return { ok: true, isNewUser: !existing, accountId: found.id, profileId: found.profileId, persona, ...outcome, evict };
+        });
+      } catch (error) {
+        // Two first sign-ins of one identity at once: the loser finds the winner's account on retry.
+        if (isUniqueViolation(error, 'accounts_type_lookup_key_unique')) return { ok: false, reason: 'raced' };
+        if (isUniqueViolation(error, 'personas_live_display_name_unique')) return { ok: false, reason: 'name-taken' };
+        // A credential (passkey id, public key) already stored for another account.
+        if (isUniqueViolation(error)) return { ok: false, reason: 'credential-in-use' };
+        throw error;
+      }
+    },
+  };
+}
+
+interface FoundAccount {
+  readonly id: string;
+  readonly profileId: string;
+  readonly verified: boolean;
+}
+
+/** Locked, so a concurrent link or verification of the same account waits for this sign-in. */
+export async function findAccount(trx: Tx, type: StrategyName, lookupKey: Buffer): Promise<FoundAccount | null> {
+  const row = await trx
+    .selectFrom('accounts')
+    .select(['id', 'accountability_profile_id as profileId', 'verified'])
+    .where('type', '=', type)
+    .where('lookup_key', '=', lookupKey)
+    .forUpdate()
+    .executeTakeFirst();
+  return row ?? null;
+}
+
+/** A new person: accountability profile, the account with its sealed identifier and credential, a default persona. */
+async function createPerson(trx: Tx, account: MethodAccount): Promise<FoundAccount> {
+  const profile = await trx.insertInto('accountability_profiles').defaultValues().returning('id').executeTakeFirstOrThrow();
+  // The account row goes first: of many first sign-ins of one identity at once, every loser stops
+  // here, on the unique (type, lookup_key), before touching anything else.
+  await insertMethodAccount(trx, account, profile.id);
+  await trx
+    .insertInto('personas')
+    .values({
+      id: account.persona.id,
+      accountability_profile_id: profile.id,
+      display_name: account.persona.displayName,
+      display_name_key: account.persona.displayNameKey,
+      author_id: account.persona.authorId,
+      origin: 'initial',
+      owner_account_id: account.accountId,
+    })
+    .execute();
+  await trx.insertInto('persona_access').values({ account_id: account.accountId, persona_id: account.persona.id }).execute();
+  await appendEvent(trx, { type: 'PersonaCreated', payload: { personaId: account.persona.id, accountabilityProfileId: profile.id, trustLevel: 'NEW' } });
+  return { id: account.accountId, profileId: profile.id, verified: account.identity.verified };
+}
+
+/** The account row, its sealed identifier and its credential, for a person that exists (new, or linking). */
+export async function insertMethodAccount(trx: Tx, account: Omit<MethodAccount, 'persona'>, profileId: string, privacyMode: 'linked' | 'partial' | 'isolated' = 'linked'): Promise<void> {
+  await trx
+    .insertInto('accounts')
+    .values({
+      id: account.accountId,
+      type: account.type,
+      lookup_key: account.lookupKey,
+      accountability_profile_id: profileId,
+      verified: account.identity.verified,
+      provider: account.provider,
+      privacy_mode: privacyMode,
+    })
+    .execute();
+  const sealed = { account_id: account.accountId, key_id: account.sealedIdentifier.keyId, sealed: account.sealedIdentifier.sealed };
+  if (account.type === 'email') await trx.insertInto('account_emails').values(sealed).execute();
+  else await trx.insertInto('account_identifiers').values(sealed).execute();
+  await account.identity.persistCredential?.(trx, account.accountId);
+  await appendEvent(trx, { type: 'AccountRegistered', payload: { accountId: account.accountId, accountabilityProfileId: profileId, accountType: account.type } });
+}
+
+/**
+ * An address registered with a password and never proven is proven now, by a code sent to it. The
+ * password goes: whoever set it never showed they own the mailbox (account pre-hijacking), and the
+ * sessions it made end with it.
+ */
+async function verifyAccount(trx: Tx, accountId: string, profileId: string, type: StrategyName): Promise<void> {
+  await trx.updateTable('accounts').set({ verified: true }).where('id', '=', accountId).execute();
+  await trx.deleteFrom('password_credentials').where('account_id', '=', accountId).execute();
+  await trx.deleteFrom('sessions').where('account_id', '=', accountId).where('idle_timeout_seconds', 'is not', null).execute();
+  await appendEvent(trx, { type: 'AccountVerified', payload: { accountId, accountabilityProfileId: profileId, accountType: type } });
+}
