@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenHasher } from '../../src/crypto/tokens.js';
 import { registerApp, resolveForApp, resolveTicket, startTestApp, ticketFor, Visitor, type TestApp } from '../support/app.js';
 import { Browser, newPerson } from '../support/browser.js';
+import { newKeyPair, signKeyChallenge } from '../support/key-signer.js';
 
 let test: TestApp;
 beforeAll(async () => {
@@ -255,7 +256,10 @@ describe('public responses', () => {
   let member: Browser;
   const memberPerson = newPerson('walk');
   const newcomer = newPerson('newcomer');
-  const personaIds: Record<'created' | 'rotated', string> = { created: '', rotated: '' };
+  const personaIds: Record<'created' | 'rotated' | 'wallet', string> = { created: '', rotated: '', wallet: '' };
+  const memberKey = newKeyPair();
+  const keyProof = async (purpose: string) =>
+    signKeyChallenge((await member.request('POST', '/api/v2/auth/challenge', { strategy: 'key', publicKey: memberKey.publicKey, purpose })).json(), memberKey);
   let app: { id: string; apiKey: string };
   const ownerData = { email: 'owner.walk@example.org', name: 'Owner Walk' };
   const banReason = 'ban-reason-not-for-the-public';
@@ -319,7 +323,41 @@ describe('public responses', () => {
     'GET /spaces/:id/membership': () => member.request('GET', '/spaces/walk:1/membership'),
     'POST /spaces/:id/leave': () => member.request('POST', '/spaces/walk:1/leave'),
     'POST /personas/:id/delete-permanent': () => member.request('POST', `/personas/${personaIds.rotated}/delete-permanent`),
+    'GET /api/v2/auth/sessions': () => member.request('GET', '/api/v2/auth/sessions'),
+    'DELETE /api/v2/auth/sessions/:id': async () => {
+      const laptop = new Browser(test.app);
+      expect((await laptop.login(memberPerson)).statusCode).toBe(200);
+      const { sessions } = (await laptop.request('GET', '/api/v2/auth/sessions')).json() as { sessions: Array<{ id: string; current: boolean }> };
+      return member.request('DELETE', `/api/v2/auth/sessions/${sessions.find((session) => session.current)?.id}`);
+    },
+    'POST /api/v2/auth/sessions/revoke-others': () => member.request('POST', '/api/v2/auth/sessions/revoke-others'),
+    'POST /api/v2/profiles/:id/session-wallet': async () => {
+      const { personas } = (await member.request('GET', '/personas')).json() as { personas: Array<{ id: string; active: boolean }> };
+      personaIds.wallet = personas.find((persona) => persona.active)?.id ?? '';
+      return member.request('POST', `/api/v2/profiles/${personaIds.wallet}/session-wallet`);
+    },
+    'GET /api/v2/profiles/:id/session-wallet': () => member.request('GET', `/api/v2/profiles/${personaIds.wallet}/session-wallet`),
+    'POST /api/v2/auth/challenge': () => owner.request('POST', '/api/v2/auth/challenge', { strategy: 'wallet' }),
+    'POST /api/v2/auth/link-accounts': async () => {
+      const { strategy: _strategy, ...proof } = await keyProof('link');
+      return member.request('POST', '/api/v2/auth/link-accounts', { targetType: 'key', proof });
+    },
+    'GET /api/v2/auth/identity-graph': () => member.request('GET', '/api/v2/auth/identity-graph'),
+    'PUT /api/v2/auth/link-privacy': () => member.request('PUT', '/api/v2/auth/link-privacy', { privacyMode: 'linked' }),
+    'POST /api/v2/auth/step-up': async () => member.request('POST', '/api/v2/auth/step-up', await keyProof('step-up')),
+    'DELETE /api/v2/auth/accounts/:ref': async () => {
+      const { accounts } = (await member.request('GET', '/api/v2/auth/identity-graph')).json() as { accounts: Array<{ ref: string; type: string }> };
+      return member.request('DELETE', `/api/v2/auth/accounts/${accounts.find((account) => account.type === 'key')?.ref}`);
+    },
     'POST /auth/logout': () => member.request('POST', '/auth/logout'),
+    'GET /.well-known/jwks.json': () => owner.request('GET', '/.well-known/jwks.json'),
+    'GET /api/v2/dev/inbox': () => owner.request('GET', '/api/v2/dev/inbox'),
+    'GET /api/v2/auth/strategies': () => owner.request('GET', '/api/v2/auth/strategies'),
+    'POST /api/v2/auth/authenticate': () => owner.request('POST', '/api/v2/auth/authenticate', { strategy: 'guest' }),
+    'POST /api/v2/auth/refresh': async () => {
+      const { refreshToken } = (await owner.request('POST', '/api/v2/auth/authenticate', { strategy: 'guest', client: 'api' })).json();
+      return owner.request('POST', '/api/v2/auth/refresh', { refreshToken });
+    },
   };
   /**
    * The API documents describe the admin routes too, whose schemas name internal fields; their

@@ -119,8 +119,9 @@ export function createPersonaService({ personas, policies, authorIdOf, invalidat
         const id = randomUUID();
         const persona = await unit.insertPersona({
           id, displayName: name, displayNameKey: key, avatarUrl, authorId: authorIdOf(id), origin: 'created', rotatedFrom: null, createdAt: now,
+          ownerAccountId: caller.accountId,
         });
-        await unit.grantAccess(id, [caller.accountId]);
+        await unit.refreshAccess();
         await unit.activateIfNone(caller.sessionId, id);
         await unit.appendEvent({
           type: 'PersonaCreated',
@@ -148,8 +149,9 @@ export function createPersonaService({ personas, policies, authorIdOf, invalidat
         // person's, not the persona's, so score, risk and verification follow unchanged.
         const successor = await unit.insertPersona({
           id, displayName: name, displayNameKey: key, avatarUrl: null, authorId: authorIdOf(id), origin: 'rotated', rotatedFrom: old.id, createdAt: now,
+          ownerAccountId: old.ownerAccountId,
         });
-        await unit.grantAccess(id, await unit.accountsWithAccess(old.id));
+        await unit.refreshAccess();
         await unit.moveSessions(old.id, id);
         await unit.appendEvent({
           type: 'PersonaRotated',

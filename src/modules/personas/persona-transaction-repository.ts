@@ -1,6 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { Db, Tx } from '../../db/database.js';
 import type { PersonasTable } from '../../db/schema.js';
+import { recomputeAccess } from '../identity-links/identity-link-repository.js';
 import { appendEvent } from '../../events/outbox.js';
 import type { NewEvent } from '../../events/event.js';
 import type { RiskLevel } from '../accountability/accountability.js';
@@ -30,6 +31,8 @@ export interface NewPersona {
   readonly origin: PersonaOrigin;
   readonly rotatedFrom: string | null;
   readonly createdAt: Date;
+  /** The account that made it; a rotation's successor keeps its predecessor's maker. */
+  readonly ownerAccountId: string | null;
 }
 
 export type PersonaChanges = Partial<{
@@ -60,8 +63,8 @@ export interface PersonWork {
   insertPersona(persona: NewPersona): Promise<PersonaRecord>;
   updatePersona(id: string, changes: PersonaChanges): Promise<PersonaRecord>;
   /** Lets these accounts act as the persona. */
-  grantAccess(personaId: string, accountIds: readonly string[]): Promise<void>;
-  accountsWithAccess(personaId: string): Promise<string[]>;
+  /** Rewrites which of the person's accounts may act as which persona, from their privacy modes. */
+  refreshAccess(): Promise<void>;
   /** Points every session acting as `from` at `to`. */
   moveSessions(from: string, to: string): Promise<void>;
   /** Makes the persona the session's active one if the session has no live active persona. */
@@ -90,6 +93,7 @@ export function toRecord(row: PersonaRow): PersonaRecord {
     deletedAt: row.deleted_at,
     deactivatedAt: row.deactivated_at,
     purgeAfter: row.purge_after,
+    ownerAccountId: row.owner_account_id,
   };
 }
 
@@ -188,6 +192,7 @@ export function unitOfWork(trx: Tx, person: Person): PersonWork {
           rotated_from: persona.rotatedFrom,
           created_at: persona.createdAt,
           trust_granted_at: persona.createdAt,
+          owner_account_id: persona.ownerAccountId,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -213,19 +218,7 @@ export function unitOfWork(trx: Tx, person: Person): PersonWork {
       return toRecord(row);
     },
 
-    async grantAccess(personaId, accountIds) {
-      if (accountIds.length === 0) return;
-      await trx
-        .insertInto('persona_access')
-        .values(accountIds.map((accountId) => ({ account_id: accountId, persona_id: personaId })))
-        .onConflict((conflict) => conflict.doNothing())
-        .execute();
-    },
-
-    async accountsWithAccess(personaId) {
-      const rows = await trx.selectFrom('persona_access').select('account_id').where('persona_id', '=', personaId).execute();
-      return rows.map((row) => row.account_id);
-    },
+    refreshAccess: () => recomputeAccess(trx, person.id),
 
     async moveSessions(from, to) {
       await trx.updateTable('sessions').set({ active_persona_id: to }).where('active_persona_id', '=', from).execute();

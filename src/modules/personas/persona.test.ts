@@ -17,6 +17,7 @@ const record: PersonaRecord = {
   deletedAt: null,
   deactivatedAt: null,
   purgeAfter: null,
+  ownerAccountId: null,
 };
 
 describe('toPublicPersona', () => {

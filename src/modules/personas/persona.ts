@@ -22,6 +22,8 @@ export interface PersonaRecord {
   readonly deletedAt: Date | null;
   readonly deactivatedAt: Date | null;
   readonly purgeAfter: Date | null;
+  /** The account that made it (internal; privacy modes start from it). */
+  readonly ownerAccountId: string | null;
 }
 
 /**

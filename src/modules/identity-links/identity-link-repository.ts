@@ -1,0 +1,302 @@
+import { sql } from 'kysely';
+import { findAccount, insertMethodAccount, type MethodAccount } from '../../auth/method-account-repository.js';
+import { isUniqueViolation, type Db, type Tx } from '../../db/database.js';
+import { appendEvent } from '../../events/outbox.js';
+import type { AccountType, PrivacyMode } from '../accounts/account.js';
+import { inheritFromGuest, type HeldAccountability } from '../accounts/guest-inheritance.js';
+import { revokeSignedInSessions } from '../sessions/session-revocation.js';
+import { accessFor, selectablePersonas, type GraphAccount, type GraphPersona } from './identity-graph.js';
+
+/** An account of the person as the identity graph shows it (the identifier still sealed). */
+export interface StoredGraphAccount {
+  readonly id: string;
+  readonly type: AccountType;
+  readonly provider: string | null;
+  readonly verified: boolean;
+  readonly privacyMode: PrivacyMode;
+  readonly createdAt: Date;
+  readonly sealed: { readonly keyId: string; readonly sealed: Buffer } | null;
+  readonly selected: readonly string[];
+}
+
+export interface StoredGraphLink {
+  readonly fromAccountId: string;
+  readonly toAccountId: string;
+  readonly privacyMode: PrivacyMode | null;
+  readonly createdAt: Date;
+}
+
+export type LinkResult = { readonly kind: 'linked'; readonly evict: readonly string[] } | { readonly kind: 'already-linked' } | { readonly kind: 'taken' };
+
+export interface IdentityLinkRepository {
+  /** Adds a proven method to the caller's person (its account is new), in one transaction with the link and access. */
+  link(caller: Caller, account: Omit<MethodAccount, 'persona'>, privacyMode: PrivacyMode): Promise<LinkResult>;
+  /** Brings the browser's guest identity (its personas, its accountability) into the caller's person. */
+  mergeGuest(caller: Caller, guestLookupKey: Buffer): Promise<LinkResult>;
+  graph(profileId: string): Promise<{ accounts: StoredGraphAccount[]; links: StoredGraphLink[] }>;
+  /** Sets an account's mode (and a partial selection); 'invalid-selection' names a persona it may not choose. */
+  setPrivacy(profileId: string, accountId: string, mode: PrivacyMode, selected: readonly string[]): Promise<'changed' | 'invalid-selection'>;
+  /** Removes a sign-in method from the person; its personas stay with `keeperAccountId`. */
+  unlink(profileId: string, accountId: string, keeperAccountId: string): Promise<'unlinked' | 'last-method'>;
+  /** The person an account belongs to, or null. */
+  ownerOf(type: AccountType, lookupKey: Buffer): Promise<string | null>;
+  /** Whether the session authenticated strongly within the window (step-up). */
+  isFresh(sessionId: string, windowSeconds: number): Promise<boolean>;
+  /** Records a step-up on the session: it counts as freshly and strongly authenticated. */
+  markSteppedUp(sessionId: string): Promise<void>;
+}
+
+export interface Caller {
+  readonly accountId: string;
+  readonly profileId: string;
+}
+
+export function createIdentityLinkRepository(db: Db): IdentityLinkRepository {
+  return {
+    async link(caller, account, privacyMode) {
+      try {
+        return await db.transaction().execute(async (trx): Promise<LinkResult> => {
+          await lockProfiles(trx, [caller.profileId]);
+          const existing = await findAccount(trx, account.type, account.lookupKey);
+          if (existing) return existing.profileId === caller.profileId ? { kind: 'already-linked' } : { kind: 'taken' };
+          await insertMethodAccount(trx, account, caller.profileId, privacyMode);
+          await recordDirectLink(trx, caller, account.accountId, privacyMode);
+          await recomputeAccess(trx, caller.profileId);
+          return { kind: 'linked', evict: [caller.profileId] };
+        });
+      } catch (error) {
+        // Of many people linking one identity at once, the unique (type, lookup_key) lets one win.
+        if (isUniqueViolation(error)) {
+          const owner = await db.selectFrom('accounts').select('accountability_profile_id').where('type', '=', account.type).where('lookup_key', '=', account.lookupKey).executeTakeFirst();
+          return owner?.accountability_profile_id === caller.profileId ? { kind: 'already-linked' } : { kind: 'taken' };
+        }
+        throw error;
+      }
+    },
+
+    mergeGuest: (caller, guestLookupKey) =>
+      db.transaction().execute(async (trx): Promise<LinkResult> => {
+        const guest = await trx
+          .selectFrom('accounts')
+          .select(['id', 'accountability_profile_id as profileId'])
+          .where('type', '=', 'guest')
+          .where('lookup_key', '=', guestLookupKey)
+          .executeTakeFirst();
+        if (!guest) return { kind: 'taken' };
+        if (guest.profileId === caller.profileId) return { kind: 'already-linked' };
+        const [person, guestPerson] = await lockProfiles(trx, [caller.profileId, guest.profileId]);
+        // Only a guest identity that is nobody's signed-in person can be brought along.
+        const others = await trx.selectFrom('accounts').select('id').where('accountability_profile_id', '=', guest.profileId).where('type', '<>', 'guest').executeTakeFirst();
+        if (others || !person || !guestPerson) return { kind: 'taken' };
+        await mergeProfiles(trx, guest.profileId, caller.profileId, guestPerson, person);
+        await recordDirectLink(trx, caller, guest.id, 'linked');
+        await recomputeAccess(trx, caller.profileId);
+        return { kind: 'linked', evict: [caller.profileId, guest.profileId] };
+      }),
+
+    async graph(profileId) {
+      const accounts = await db
+        .selectFrom('accounts as a')
+        .leftJoin('account_emails as e', 'e.account_id', 'a.id')
+        .leftJoin('account_identifiers as i', 'i.account_id', 'a.id')
+        .select(['a.id', 'a.type', 'a.provider', 'a.verified', 'a.privacy_mode as privacyMode', 'a.created_at as createdAt'])
+        .select(['e.key_id as emailKeyId', 'e.sealed as emailSealed', 'i.key_id as idKeyId', 'i.sealed as idSealed'])
+        .select((eb) =>
+          eb
+            .selectFrom('account_persona_selections as s')
+            .select(sql<string[]>`coalesce(array_agg(s.persona_id::text), '{}')`.as('selected'))
+            .whereRef('s.account_id', '=', 'a.id')
+            .as('selected'),
+        )
+        .where('a.accountability_profile_id', '=', profileId)
+        .orderBy('a.created_at')
+        .execute();
+      const ids = accounts.map((account) => account.id);
+      const links = ids.length === 0 ? [] : await db
+        .selectFrom('account_links')
+        .select(['from_account_id as fromAccountId', 'to_account_id as toAccountId', 'privacy_mode as privacyMode', 'created_at as createdAt'])
+        .where('kind', '=', 'direct')
+        .where('from_account_id', 'in', ids)
+        .where('to_account_id', 'in', ids)
+        .orderBy('created_at')
+        .execute();
+      return {
+        accounts: accounts.map((row) => ({
+          id: row.id,
+          type: row.type,
+          provider: row.provider,
+          verified: row.verified,
+          privacyMode: row.privacyMode,
+          createdAt: row.createdAt,
+          sealed:
+            row.emailKeyId && row.emailSealed
+              ? { keyId: row.emailKeyId, sealed: row.emailSealed }
+              : row.idKeyId && row.idSealed
+                ? { keyId: row.idKeyId, sealed: row.idSealed }
+                : null,
+          selected: row.selected ?? [],
+        })),
+        links,
+      };
+    },
+
+    setPrivacy: (profileId, accountId, mode, selected) =>
+      db.transaction().execute(async (trx) => {
+        await lockProfiles(trx, [profileId]);
+        const { accounts, personas } = await readGraph(trx, profileId);
+        const next = accounts.map((account) => (account.id === accountId ? { ...account, privacyMode: mode, selected: new Set(selected) } : account));
+        const choosable = selectablePersonas(next, personas);
+        const own = new Set(personas.filter((persona) => persona.ownerAccountId === accountId).map((persona) => persona.id));
+        if (selected.some((id) => !choosable.has(id) && !own.has(id))) return 'invalid-selection' as const;
+        await trx.updateTable('accounts').set({ privacy_mode: mode }).where('id', '=', accountId).where('accountability_profile_id', '=', profileId).execute();
+        await trx.deleteFrom('account_persona_selections').where('account_id', '=', accountId).execute();
+        if (mode === 'partial' && selected.length > 0) {
+          await trx.insertInto('account_persona_selections').values(selected.map((personaId) => ({ account_id: accountId, persona_id: personaId }))).execute();
+        }
+        await trx.updateTable('account_links').set({ privacy_mode: mode }).where('to_account_id', '=', accountId).where('kind', '=', 'direct').execute();
+        await appendEvent(trx, { type: 'PrivacyModeChanged', payload: { accountId, accountabilityProfileId: profileId, privacyMode: mode } });
+        await recomputeAccess(trx, profileId);
+        return 'changed' as const;
+      }),
+
+    unlink: (profileId, accountId, keeperAccountId) =>
+      db.transaction().execute(async (trx) => {
+        await lockProfiles(trx, [profileId]);
+        const methods = await trx
+          .selectFrom('accounts')
+          .select('id')
+          .where('accountability_profile_id', '=', profileId)
+          .where('type', '<>', 'guest')
+          .execute();
+        if (methods.length <= 1) return 'last-method' as const;
+        // The personas it made stay with the person, in the hands of the account that unlinked it.
+        await trx.updateTable('personas').set({ owner_account_id: keeperAccountId }).where('owner_account_id', '=', accountId).execute();
+        await trx.deleteFrom('accounts').where('id', '=', accountId).where('accountability_profile_id', '=', profileId).execute();
+        await appendEvent(trx, { type: 'AccountsUnlinked', payload: { accountId, accountabilityProfileId: profileId } });
+        await recomputeAccess(trx, profileId);
+        return 'unlinked' as const;
+      }),
+
+    async ownerOf(type, lookupKey) {
+      const row = await db.selectFrom('accounts').select('accountability_profile_id').where('type', '=', type).where('lookup_key', '=', lookupKey).executeTakeFirst();
+      return row?.accountability_profile_id ?? null;
+    },
+
+    async isFresh(sessionId, windowSeconds) {
+      const row = await db
+        .selectFrom('sessions')
+        .select('id')
+        .where('id', '=', sessionId)
+        .where('step_up_capable', '=', true)
+        .where('authenticated_at', '>', sql<Date>`now() - make_interval(secs => ${windowSeconds})`)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    async markSteppedUp(sessionId) {
+      await db.updateTable('sessions').set({ authenticated_at: sql<Date>`now()`, step_up_capable: true }).where('id', '=', sessionId).execute();
+    },
+  };
+}
+
+/** Locks people in a fixed order (by id), so two merges or links in opposite directions cannot deadlock. */
+async function lockProfiles(trx: Tx, profileIds: readonly string[]): Promise<Array<HeldAccountability | undefined>> {
+  const rows = await trx
+    .selectFrom('accountability_profiles')
+    .select(['id', 'risk_level as riskLevel', 'abuse_score as abuseScore', 'banned_at as bannedAt', 'ban_reason as banReason'])
+    .where('id', 'in', profileIds)
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  return profileIds.map((id) => {
+    const row = rows.find((candidate) => candidate.id === id);
+    return row && { riskLevel: row.riskLevel, abuseScore: row.abuseScore, banned: row.bannedAt !== null, banReason: row.banReason };
+  });
+}
+
+async function recordDirectLink(trx: Tx, caller: Caller, toAccountId: string, privacyMode: PrivacyMode): Promise<void> {
+  await trx.insertInto('account_links').values({ from_account_id: caller.accountId, to_account_id: toAccountId, kind: 'direct', privacy_mode: privacyMode }).execute();
+  await appendEvent(trx, {
+    type: 'AccountsLinked',
+    payload: { fromAccountId: caller.accountId, toAccountId, kind: 'direct', accountabilityProfileId: caller.profileId },
+  });
+}
+
+/**
+ * Moves everything of the guest's person into the caller's and takes the stricter accountability
+ * (a link never lowers a risk or a score, and never sheds a ban: a ban brought along ends the
+ * person's signed-in sessions in this transaction).
+ */
+async function mergeProfiles(trx: Tx, fromId: string, intoId: string, from: HeldAccountability, into: HeldAccountability): Promise<void> {
+  // One membership per space per person: where both held one, the caller's stays.
+  await trx.deleteFrom('space_memberships').where('accountability_profile_id', '=', fromId)
+    .where('space_id', 'in', (eb) => eb.selectFrom('space_memberships').select('space_id').where('accountability_profile_id', '=', intoId)).execute();
+  await trx.deleteFrom('app_person_hashes').where('accountability_profile_id', '=', fromId)
+    .where('app_id', 'in', (eb) => eb.selectFrom('app_person_hashes').select('app_id').where('accountability_profile_id', '=', intoId)).execute();
+  for (const table of ['accounts', 'personas', 'display_name_holds', 'appeals', 'space_memberships', 'app_person_hashes'] as const) {
+    await trx.updateTable(table).set({ accountability_profile_id: intoId }).where('accountability_profile_id', '=', fromId).execute();
+  }
+  const inherited = inheritFromGuest(from, into);
+  if (inherited) {
+    await trx
+      .updateTable('accountability_profiles')
+      .set({
+        ...(inherited.riskLevel ? { risk_level: inherited.riskLevel } : {}),
+        ...(inherited.abuseScore !== undefined ? { abuse_score: inherited.abuseScore } : {}),
+        ...(inherited.banReason ? { banned_at: sql<Date>`now()`, ban_reason: inherited.banReason } : {}),
+      })
+      .where('id', '=', intoId)
+      .execute();
+    await appendEvent(trx, { type: 'AccountabilityChanged', payload: { accountabilityProfileId: intoId, changes: { ...inherited, source: 'direct-link' } } });
+  }
+  await trx.deleteFrom('accountability_profiles').where('id', '=', fromId).execute();
+  await appendEvent(trx, { type: 'AccountsMerged', payload: { fromAccountabilityProfileId: fromId, intoAccountabilityProfileId: intoId } });
+  if (!inherited?.banReason) return;
+  await revokeSignedInSessions(trx, intoId);
+  await appendEvent(trx, { type: 'PersonBanned', payload: { accountabilityProfileId: intoId } });
+}
+
+async function readGraph(trx: Tx, profileId: string): Promise<{ accounts: GraphAccount[]; personas: GraphPersona[] }> {
+  const accountRows = await trx.selectFrom('accounts').select(['id', 'privacy_mode']).where('accountability_profile_id', '=', profileId).execute();
+  const ids = accountRows.map((row) => row.id);
+  const selections = ids.length === 0 ? [] : await trx.selectFrom('account_persona_selections').select(['account_id', 'persona_id']).where('account_id', 'in', ids).execute();
+  const personaRows = await trx.selectFrom('personas').select(['id', 'owner_account_id']).where('accountability_profile_id', '=', profileId).execute();
+  return {
+    accounts: accountRows.map((row) => ({
+      id: row.id,
+      privacyMode: row.privacy_mode,
+      selected: new Set(selections.filter((selection) => selection.account_id === row.id).map((selection) => selection.persona_id)),
+    })),
+    personas: personaRows.map((row) => ({ id: row.id, ownerAccountId: row.owner_account_id })),
+  };
+}
+
+/**
+ * Rewrites the person's `persona_access` from the privacy modes (see `accessFor`), inside the
+ * caller's transaction, and lets go of active personas a session may no longer act as.
+ */
+export async function recomputeAccess(trx: Tx, profileId: string): Promise<void> {
+  const { accounts, personas } = await readGraph(trx, profileId);
+  if (accounts.length === 0) return;
+  const access = accessFor(accounts, personas);
+  const ids = accounts.map((account) => account.id);
+  await trx.deleteFrom('persona_access').where('account_id', 'in', ids).execute();
+  const rows = [...access].flatMap(([accountId, personaIds]) => [...personaIds].map((personaId) => ({ account_id: accountId, persona_id: personaId })));
+  if (rows.length > 0) await trx.insertInto('persona_access').values(rows).execute();
+  await trx
+    .updateTable('sessions')
+    .set({ active_persona_id: null })
+    .where('account_id', 'in', ids)
+    .where('active_persona_id', 'is not', null)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('persona_access as pa')
+            .select('pa.persona_id')
+            .whereRef('pa.account_id', '=', 'sessions.account_id')
+            .whereRef('pa.persona_id', '=', 'sessions.active_persona_id'),
+        ),
+      ),
+    )
+    .execute();
+}

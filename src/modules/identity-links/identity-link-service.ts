@@ -1,0 +1,213 @@
+import { randomUUID } from 'node:crypto';
+import type { AuthenticateService } from '../../auth/authenticate-service.js';
+import { maskIdentifier } from '../../auth/account-identifier.js';
+import type { StrategyName } from '../../auth/strategy.js';
+import type { DataBox } from '../../crypto/data-box.js';
+import type { EmailBox } from '../../crypto/email-box.js';
+import { normalizeEmail } from '../../crypto/email-box.js';
+import type { TokenHasher } from '../../crypto/tokens.js';
+import { AppError } from '../../errors.js';
+import type { AccountType, PrivacyMode } from '../accounts/account.js';
+import type { SessionContext } from '../sessions/session.js';
+import type { IdentityLinkRepository, StoredGraphAccount } from './identity-link-repository.js';
+
+/** One of the caller's sign-in methods, as the identity graph shows it (no internal id, the identifier masked). */
+export interface GraphAccountView {
+  /** An opaque handle for link-privacy and unlink; stable, but not the account's id. */
+  readonly ref: string;
+  readonly type: AccountType;
+  readonly identifier: string;
+  readonly provider: string | null;
+  readonly verified: boolean;
+  readonly privacyMode: PrivacyMode;
+  /** The personas it chose (partial mode). */
+  readonly selectedProfileIds: string[];
+  readonly current: boolean;
+  readonly createdAt: string;
+}
+
+export interface GraphLinkView {
+  readonly from: string;
+  readonly to: string;
+  readonly linkType: 'direct';
+  readonly privacyMode: PrivacyMode | null;
+  readonly createdAt: string;
+}
+
+export interface IdentityGraphView {
+  readonly accounts: GraphAccountView[];
+  readonly links: GraphLinkView[];
+}
+
+export interface LinkRequest {
+  readonly targetType: StrategyName | 'guest';
+  readonly targetIdentifier?: string | undefined;
+  readonly privacyMode: PrivacyMode;
+  readonly proof: Record<string, unknown>;
+}
+
+export interface IdentityLinkService {
+  /** Adds a method whose own ceremony just succeeded (or the browser's guest identity) to the caller's person. */
+  link(caller: SessionContext, request: LinkRequest, browser: { client: string; anonToken: string | null }): Promise<IdentityGraphView>;
+  graph(caller: SessionContext): Promise<IdentityGraphView>;
+  setPrivacy(caller: SessionContext, accountRef: string | undefined, mode: PrivacyMode, personaIds: readonly string[]): Promise<IdentityGraphView>;
+  unlink(caller: SessionContext, accountRef: string): Promise<IdentityGraphView>;
+  /** A fresh, strong authentication with any of the person's methods; the session may then link, unlink and delete. */
+  stepUp(caller: SessionContext, strategy: string, proof: Record<string, unknown>, client: string): Promise<void>;
+}
+
+export interface IdentityLinkServiceDeps {
+  readonly links: IdentityLinkRepository;
+  readonly auth: AuthenticateService;
+  readonly hasher: TokenHasher;
+  readonly emails: EmailBox;
+  readonly identifiers: DataBox;
+  readonly stepUpWindowSeconds: number;
+  readonly evictProfile: (accountabilityProfileId: string) => Promise<void>;
+}
+
+export function createIdentityLinkService(deps: IdentityLinkServiceDeps): IdentityLinkService {
+  const { links, auth, hasher } = deps;
+  const refOf = (accountId: string) => hasher.hash('account', `ref:${accountId}`).subarray(0, 16).toString('base64url');
+
+  function identifierOf(account: StoredGraphAccount): string {
+    if (account.type === 'guest') return 'guest';
+    if (!account.sealed) return '(unavailable)';
+    const plain =
+      account.type === 'email'
+        ? deps.emails.open(account.id, account.sealed)
+        : deps.identifiers.open(['account-identifier', account.id], account.sealed)?.toString('utf8');
+    return plain ? maskIdentifier(account.type, plain, account.provider) : '(unavailable)';
+  }
+
+  /**
+   * The caller's view: an isolated account sees only itself; a linked or partial one sees the
+   * person's other non-isolated accounts. Inferred links never show.
+   */
+  async function graph(caller: SessionContext): Promise<IdentityGraphView> {
+    const stored = await links.graph(caller.accountabilityProfileId);
+    const own = stored.accounts.find((account) => account.id === caller.accountId);
+    const visible = stored.accounts.filter(
+      (account) => account.id === caller.accountId || (own?.privacyMode !== 'isolated' && account.privacyMode !== 'isolated'),
+    );
+    const shown = new Set(visible.map((account) => account.id));
+    return {
+      accounts: visible.map((account) => ({
+        ref: refOf(account.id),
+        type: account.type,
+        identifier: identifierOf(account),
+        provider: account.provider,
+        verified: account.verified,
+        privacyMode: account.privacyMode,
+        selectedProfileIds: [...account.selected],
+        current: account.id === caller.accountId,
+        createdAt: account.createdAt.toISOString(),
+      })),
+      links: stored.links
+        .filter((link) => shown.has(link.fromAccountId) && shown.has(link.toAccountId))
+        .map((link) => ({
+          from: refOf(link.fromAccountId),
+          to: refOf(link.toAccountId),
+          linkType: 'direct' as const,
+          privacyMode: link.privacyMode,
+          createdAt: link.createdAt.toISOString(),
+        })),
+    };
+  }
+
+  async function requireStepUp(caller: SessionContext): Promise<void> {
+    if (await links.isFresh(caller.sessionId, deps.stepUpWindowSeconds)) return;
+    throw new AppError(
+      'STEP_UP_REQUIRED',
+      `This needs a fresh sign-in from the last ${Math.round(deps.stepUpWindowSeconds / 60)} minutes with a password, wallet, passkey, key or ` +
+        'social account (POST /api/v2/auth/step-up). An email code cannot confirm it.',
+    );
+  }
+
+  /** The account a ref names, among those the caller can see. */
+  async function accountOf(caller: SessionContext, ref: string | undefined): Promise<string> {
+    if (ref === undefined) return caller.accountId;
+    const view = await links.graph(caller.accountabilityProfileId);
+    const visible = (await graph(caller)).accounts.map((account) => account.ref);
+    const found = view.accounts.find((account) => refOf(account.id) === ref && visible.includes(ref));
+    if (!found) throw new AppError('ACCOUNT_NOT_FOUND', 'No sign-in method of yours has this reference.');
+    return found.id;
+  }
+
+  function matches(type: StrategyName, given: string, proven: string): boolean {
+    if (type === 'email') return normalizeEmail(given) === proven;
+    if (type === 'wallet') return given.trim().toLowerCase() === proven;
+    return given.trim() === proven;
+  }
+
+  async function afterChange(profileIds: readonly string[]): Promise<void> {
+    await Promise.all([...new Set(profileIds)].map(deps.evictProfile));
+  }
+
+  return {
+    graph,
+
+    async link(caller, request, browser) {
+      await requireStepUp(caller);
+      const person = { accountId: caller.accountId, profileId: caller.accountabilityProfileId };
+      if (request.targetType === 'guest') {
+        // The proof of a guest identity is holding its token: the browser's own anon_id cookie.
+        if (!browser.anonToken) throw new AppError('PROOF_INVALID', 'This browser holds no guest identity to bring along.');
+        const result = await links.mergeGuest(person, hasher.hash('anonymous', browser.anonToken));
+        if (result.kind === 'taken') throw new AppError('IDENTITY_TAKEN', 'This guest identity cannot be linked.');
+        if (result.kind === 'linked') await afterChange(result.evict);
+        return graph(caller);
+      }
+      const identity = await auth.verify(request.targetType, request.proof, { client: browser.client, purpose: 'link', accountId: caller.accountId });
+      if (identity.type !== request.targetType) throw new AppError('IDENTIFIER_MISMATCH', 'The proof is for another kind of sign-in method.');
+      if (request.targetIdentifier !== undefined && !matches(identity.type, request.targetIdentifier, identity.identifier)) {
+        throw new AppError('IDENTIFIER_MISMATCH', 'The proof is for another identifier than targetIdentifier.');
+      }
+      const accountId = randomUUID();
+      const result = await links.link(
+        person,
+        { accountId, type: identity.type, ...auth.accountKeys(identity, accountId), provider: identity.provider ?? null, identity },
+        request.privacyMode,
+      );
+      // Never name the owner, nor even say whether it is a person or a guest.
+      if (result.kind === 'taken') throw new AppError('IDENTITY_TAKEN', 'This sign-in method already belongs to another identity.');
+      if (result.kind === 'linked') await afterChange(result.evict);
+      return graph(caller);
+    },
+
+    async setPrivacy(caller, accountRef, mode, personaIds) {
+      const accountId = await accountOf(caller, accountRef);
+      if (mode !== 'partial' && personaIds.length > 0) throw new AppError('VALIDATION_FAILED', 'profileIds are chosen only in partial mode.');
+      const result = await links.setPrivacy(caller.accountabilityProfileId, accountId, mode, personaIds);
+      if (result === 'invalid-selection') {
+        throw new AppError('VALIDATION_FAILED', 'A partial selection may only name personas of your non-isolated sign-in methods.');
+      }
+      await afterChange([caller.accountabilityProfileId]);
+      return graph(caller);
+    },
+
+    async unlink(caller, accountRef) {
+      await requireStepUp(caller);
+      const accountId = await accountOf(caller, accountRef);
+      if (accountId === caller.accountId) {
+        throw new AppError('VALIDATION_FAILED', 'Unlink another sign-in method; to drop this one, sign in with another and unlink it from there.');
+      }
+      const result = await links.unlink(caller.accountabilityProfileId, accountId, caller.accountId);
+      if (result === 'last-method') throw new AppError('LAST_SIGN_IN_METHOD', 'This is your last sign-in method; it cannot be unlinked.');
+      await afterChange([caller.accountabilityProfileId]);
+      return graph(caller);
+    },
+
+    async stepUp(caller, strategy, proof, client) {
+      const identity = await auth.verify(strategy, proof, { client, purpose: 'step-up', accountId: caller.accountId });
+      if (identity.registersCredential) throw new AppError('PROOF_INVALID', 'Step up with a passkey you have, not a new one.');
+      const accountId = randomUUID();
+      const owner = await links.ownerOf(identity.type, auth.accountKeys(identity, accountId).lookupKey);
+      if (owner !== caller.accountabilityProfileId) throw new AppError('PROOF_INVALID', 'That sign-in method is not one of yours.');
+      if (!identity.stepUpCapable) {
+        throw new AppError('STEP_UP_REQUIRED', 'An email code cannot confirm a sensitive change (NIST SP 800-63B-4); use another method.');
+      }
+      await links.markSteppedUp(caller.sessionId);
+    },
+  };
+}

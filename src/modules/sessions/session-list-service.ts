@@ -1,0 +1,61 @@
+import { AppError } from '../../errors.js';
+import type { ListedSession, SessionListRepository } from './session-list-repository.js';
+import type { SessionContext } from './session.js';
+
+/** A session in the caller's list; `current` marks the one the request came with. */
+export interface SessionListEntry extends ListedSession {
+  readonly current: boolean;
+}
+
+export interface SessionListService {
+  /** The caller's live signed-in sessions (and, privacy modes permitting, those of their other accounts). */
+  list(caller: SessionContext): Promise<SessionListEntry[]>;
+  /**
+   * Ends one listed session (SESSION_NOT_FOUND for any other id, another person's included).
+   * Answers whether it was the caller's own: that is a sign-out.
+   */
+  revoke(caller: SessionContext, publicId: string): Promise<{ readonly current: boolean }>;
+  /** Ends every listed session but the caller's; answers how many ended. */
+  revokeOthers(caller: SessionContext): Promise<number>;
+}
+
+export interface SessionListServiceDeps {
+  readonly sessions: SessionListRepository;
+  /** Drops a person's cached sessions on every node (after the commit that ended them). */
+  readonly evictProfile: (accountabilityProfileId: string) => Promise<void>;
+}
+
+/**
+ * A guest has one session, the anonymous identity itself: nothing to list, and ending it would
+ * shed the identity a ban is attached to. The list is for signed-in people.
+ */
+function signedIn(caller: SessionContext): SessionContext {
+  if (caller.accountType === 'guest') {
+    throw new AppError('SESSION_REQUIRED', 'Sign in to see and end your sessions; a guest identity has no session list.');
+  }
+  return caller;
+}
+
+export function createSessionListService({ sessions, evictProfile }: SessionListServiceDeps): SessionListService {
+  async function evicted(revoked: { readonly count: number; readonly accountabilityProfileId: string | null }): Promise<number> {
+    if (revoked.accountabilityProfileId) await evictProfile(revoked.accountabilityProfileId);
+    return revoked.count;
+  }
+
+  return {
+    async list(caller) {
+      const listed = await sessions.list(signedIn(caller).accountId);
+      return listed.map((session) => ({ ...session, current: session.publicId === caller.sessionPublicId }));
+    },
+
+    async revoke(caller, publicId) {
+      const ended = await evicted(await sessions.revoke(signedIn(caller).accountId, publicId));
+      if (ended === 0) throw new AppError('SESSION_NOT_FOUND', 'None of your sessions has that id.');
+      return { current: publicId === caller.sessionPublicId };
+    },
+
+    async revokeOthers(caller) {
+      return evicted(await sessions.revokeAllBut(signedIn(caller).accountId, caller.sessionPublicId));
+    },
+  };
+}
