@@ -1,3 +1,5 @@
+import { randomFraction } from '../crypto/random-fraction.js';
+
 export interface PeriodicTaskOptions {
   /** One round of work; answers how many items it handled (0: nothing left for now). */
   readonly round: () => Promise<number>;
@@ -92,6 +94,6 @@ export class PeriodicTask {
   /** Exponential, capped, with jitter so that nodes failing together do not retry in lockstep. */
   private backoff(): number {
     const ceiling = Math.min(this.options.maxBackoffMs, this.options.intervalMs * 2 ** this.failures);
-    return Math.round(ceiling * (0.5 + (this.options.random ?? Math.random)() / 2));
+    return Math.round(ceiling * (0.5 + (this.options.random ?? randomFraction)() / 2));
   }
 }

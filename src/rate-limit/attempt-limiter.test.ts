@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryAttemptLimiter, type AttemptLimiter } from './attempt-limiter.js';
 import { RedisAttemptLimiter } from './redis-attempt-limiter.js';
+import { redisUrl } from '../../test/support/app.js';
 
-const redisUrl = process.env.REDIS_URL || undefined;
 
 let now = Date.parse('2026-01-01T00:00:00Z');
 const clock = { now: () => new Date(now) };
@@ -13,11 +13,12 @@ type Advance = (seconds: number) => Promise<void>;
 const stores: Array<[string, () => Promise<{ limiter: AttemptLimiter; advance: Advance }>]> = [
   ['memory', async () => ({ limiter: new MemoryAttemptLimiter(clock), advance: async (seconds) => void (now += seconds * 1000) })],
 ];
-if (redisUrl) {
+const redis = redisUrl;
+if (redis) {
   stores.push([
     'redis',
     async () => ({
-      limiter: await RedisAttemptLimiter.connect(redisUrl),
+      limiter: await RedisAttemptLimiter.connect(redis),
       advance: (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000)),
     }),
   ]);

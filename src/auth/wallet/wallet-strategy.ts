@@ -57,7 +57,7 @@ export function createWalletStrategy(deps: StrategyDeps): SignInStrategy | null 
 
     async challenge() {
       // 128 bits from the system CSPRNG, hex (EIP-4361 wants an alphanumeric nonce). Not viem's
-      // generateSiweNonce: it draws from Math.random, which is not meant for secrets.
+      // generateSiweNonce: it draws from a non-cryptographic generator, not meant for secrets.
       const nonce = randomBytes(16).toString('hex');
       await verifications.create({ strategy: 'wallet', challengeHash: challengeHash(nonce), state: {}, ttlSeconds });
       const issuedAt = clock.now();

@@ -1,4 +1,5 @@
 import type { EventType } from '../../events/event.js';
+import { randomFraction } from '../../crypto/random-fraction.js';
 
 /** A registered webhook as admins see it; its secret is shown once, at creation, and never again. */
 export interface WebhookSummary {
@@ -64,7 +65,7 @@ export interface RetryPolicy {
  * "equal jitter" (half fixed, half random): receivers recovering from an outage are not hit by every
  * retry at the same instant, and no pause is shorter than half its step.
  */
-export function nextAttemptAt(now: Date, attempts: number, policy: RetryPolicy, random: () => number = Math.random): Date | null {
+export function nextAttemptAt(now: Date, attempts: number, policy: RetryPolicy, random: () => number = randomFraction): Date | null {
   if (attempts >= policy.maxAttempts) return null;
   const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempts - 1));
   return new Date(now.getTime() + Math.round(step / 2 + (step / 2) * random()));
