@@ -64,13 +64,14 @@ async function benchOne(database) {
   const service = await startService({ root, database: database.env });
   onInterrupt(() => stop(service.proc));
   const base = service.url.replace(/\/session$/, '');
-  const common = { serverPid: service.proc.pid, connections: settings.connections, warmupSeconds: settings.warmupSeconds, durationSeconds: settings.durationSeconds };
+  const common = { serverPid: service.proc.child.pid, connections: settings.connections, warmupSeconds: settings.warmupSeconds, durationSeconds: settings.durationSeconds };
   try {
     const guestBody = JSON.stringify({ strategy: 'guest', client: 'api' });
     const guest = await loadJson({ ...common, url: `${base}/api/v2/auth/authenticate`, nextBody: () => guestBody });
     log(`${database.name}: signing ${WALLET_POOL} wallet sign-ins ahead`);
     const wallets = await signedWalletSignIns(base, WALLET_POOL);
     let next = 0;
+    // Each signed message works once: past the pool, requests answer 400 (counted as non-2xx).
     const wallet = await loadJson({ ...common, url: `${base}/api/v2/auth/authenticate`, nextBody: () => wallets[next++ % wallets.length] });
     const { accessToken } = await json(`${base}/api/v2/auth/authenticate`, { strategy: 'guest', client: 'api' });
     const bearer = await measure({ ...common, url: service.url, headers: { authorization: `Bearer ${accessToken}` } });

@@ -53,29 +53,9 @@ import { createSpaceRepository } from './modules/spaces/space-repository.js';
 import { spaceRoutes } from './modules/spaces/space-routes.js';
 import { createSpaceService } from './modules/spaces/space-service.js';
 import { webhookRoutes } from './modules/webhooks/webhook-routes.js';
-import { authRoutes } from './auth/auth-routes.js';
-import { createAuthenticateService } from './auth/authenticate-service.js';
-import { createMethodAccountRepository } from './auth/method-account-repository.js';
-import { createProfileRepository } from './auth/profile-repository.js';
-import { createStrategies } from './auth/strategies.js';
+import { composeSignIn } from './auth/sign-in-composition.js';
 import { jwksRoutes } from './auth/tokens/jwks-routes.js';
-import { createRefreshTokenRepository } from './auth/tokens/refresh-token-repository.js';
-import { createSigningKeyRepository } from './auth/tokens/signing-key-repository.js';
-import { SigningKeyring } from './auth/tokens/signing-keyring.js';
-import { createTokenService } from './auth/tokens/token-service.js';
-import { createVerificationRepository } from './auth/verification-repository.js';
-import { DataBox } from './crypto/data-box.js';
 import { devInboxEnabled, devInboxRoutes } from './auth/email/dev-inbox-routes.js';
-import { createIdentityLinkRepository } from './modules/identity-links/identity-link-repository.js';
-import { identityLinkRoutes } from './modules/identity-links/identity-link-routes.js';
-import { createIdentityLinkService } from './modules/identity-links/identity-link-service.js';
-import { createSessionListRepository } from './modules/sessions/session-list-repository.js';
-import { sessionListRoutes } from './modules/sessions/session-list-routes.js';
-import { createSessionListService } from './modules/sessions/session-list-service.js';
-import { WALLET_KEY_PURPOSE } from './modules/wallets/wallet.js';
-import { createWalletRepository } from './modules/wallets/wallet-repository.js';
-import { walletRoutes } from './modules/wallets/wallet-routes.js';
-import { createWalletService } from './modules/wallets/wallet-service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -190,48 +170,18 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     sessions: config.sessions,
     evictProfile,
   });
-  const keyring = new SigningKeyring(
-    createSigningKeyRepository(database.db),
-    new DataBox(config.secrets.emailKeys, 'personae/signing-keys/v1'),
+  const signIn = composeSignIn({
+    config,
+    db: database.db,
     clock,
-    { issuer: config.publicOrigin, accessTtlSeconds: config.tokens.accessTtlSeconds, rotationSeconds: config.tokens.signingKeyRotationSeconds },
-  );
-  app.addHook('onReady', () => keyring.refresh());
-  const tokens = createTokenService({
-    keyring,
-    refreshTokens: createRefreshTokenRepository(database.db),
-    hasher,
-    accessTtlSeconds: config.tokens.accessTtlSeconds,
-    evictProfile,
-  });
-  const identifiers = new DataBox(config.secrets.emailKeys, 'personae/account-identifiers/v1');
-  const auth = createAuthenticateService({
-    strategies: createStrategies({
-      config,
-      db: database.db,
-      verifications: createVerificationRepository(database.db),
-      hasher,
-      emails,
-      limiter: attemptLimiter,
-      clock,
-    }),
-    methods: createMethodAccountRepository(database.db),
     hasher,
     emails,
-    identifiers,
     pseudonyms,
-    sessions: config.sessions,
+    limiter: attemptLimiter,
+    sessions,
     evictProfile,
   });
-  const identityLinks = createIdentityLinkService({
-    links: createIdentityLinkRepository(database.db),
-    auth,
-    hasher,
-    emails,
-    identifiers,
-    stepUpWindowSeconds: config.signIn.stepUpWindowSeconds,
-    evictProfile,
-  });
+  app.addHook('onReady', () => signIn.keyring.refresh());
   const adminTokens = createAdminTokenService({
     tokens: createAdminTokenRepository(database.db),
     hasher,
@@ -271,36 +221,19 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   for (const schema of [ErrorBody, ...appSchemas, ...adminTokenSchemas, ...trustSafetySchemas]) app.addSchema(schema);
 
   await app.register(opsRoutes, { ping: database.ping, registry: metrics.registry });
-  await app.register(jwksRoutes, { keyring });
+  await app.register(jwksRoutes, { keyring: signIn.keyring });
   // Development only, and only without SMTP: the mails the service would have sent.
   if (devInboxEnabled(config)) await app.register(devInboxRoutes, { dataDir: config.dataDir });
   await app.register(async (visitor) => {
-    registerVisitorScope(visitor, sessions, keyring, clock);
+    registerVisitorScope(visitor, sessions, signIn.keyring, clock);
     await visitor.register(sessionRoutes, { sessions });
     await visitor.register(accountRoutes, { accounts, sessions, clock, sessionMaxAgeSeconds: config.sessions.absoluteSeconds });
     await visitor.register(identificationRoutes, { identification });
     await visitor.register(appTicketRoutes, { apps });
     await visitor.register(spaceRoutes, { spaces });
     await visitor.register(personaRoutes, { personas });
-    await visitor.register(sessionListRoutes, {
-      sessionList: createSessionListService({ sessions: createSessionListRepository(database.db), evictProfile }),
-    });
-    await visitor.register(walletRoutes, {
-      wallets: createWalletService({
-        wallets: createWalletRepository(database.db),
-        box: new DataBox(config.secrets.emailKeys, WALLET_KEY_PURPOSE),
-      }),
-    });
     await visitor.register(policyCheckRoutes, { personas });
-    await visitor.register(authRoutes, {
-      auth,
-      sessions,
-      tokens,
-      profiles: createProfileRepository(database.db),
-      clock,
-      sessionMaxAgeSeconds: config.sessions.absoluteSeconds,
-    });
-    await visitor.register(identityLinkRoutes, { links: identityLinks, strategies: auth.strategies });
+    await visitor.register(signIn.routes);
   });
   await app.register(appRoutes, { apps });
   await app.register(async (admin) => {

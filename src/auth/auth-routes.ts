@@ -71,9 +71,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesDeps> = async (app,
     Type.Object({ strategy: Type.Literal(name), ...properties }, { additionalProperties: false, ...(description ? { description } : {}) });
   const oneOf = (schemas: TSchema[]) => (schemas.length === 1 ? (schemas[0] as TSchema) : Type.Union(schemas));
 
-  async function answer(request: FastifyRequest, client: ClientKind, accountId: string, sessionPublicId: string | null, pair: TokenPair | null, isNewUser: boolean) {
-    const context = sessionPublicId ? await sessions.resolveByPublicId(sessionPublicId, { fresh: true }) : null;
-    const list: Profile[] = await profiles.list(accountId, context?.persona?.id ?? null);
+  async function answer(request: FastifyRequest, client: ClientKind, accountId: string, activePersonaId: string | null, pair: TokenPair | null, isNewUser: boolean) {
+    const list: Profile[] = await profiles.list(accountId, activePersonaId);
     return { isNewUser, profiles: list, ...(client === 'api' && pair ? pair : {}), correlationId: request.id };
   }
 
@@ -144,7 +143,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesDeps> = async (app,
       const result = await auth.authenticate(strategy, input, browserOf(request), client);
       applySignInCookies(request, reply, result, deps.clock, deps.sessionMaxAgeSeconds);
       const pair = result.sessionPublicId && result.refreshToken ? await tokens.pairFor(result.sessionPublicId, result.refreshToken) : null;
-      return answer(request, client, result.accountId, result.sessionPublicId, pair, result.isNewUser);
+      return answer(request, client, result.accountId, result.activePersonaId, pair, result.isNewUser);
     },
   );
 
@@ -155,7 +154,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesDeps> = async (app,
     if (started.context.banned) throw new AppError('ACCOUNT_SUSPENDED', 'This account is suspended. You can appeal the decision.');
     const { context } = started;
     const pair = client === 'api' ? await tokens.issue(context.sessionId, context.sessionPublicId) : null;
-    return answer(request, client, context.accountId, context.sessionPublicId, pair, started.created);
+    return answer(request, client, context.accountId, context.persona?.id ?? null, pair, started.created);
   }
 
   app.post(

@@ -22,6 +22,8 @@ export interface MethodAuthenticated {
   readonly accountId: string;
   /** The new session's public id (access tokens' `sid`). */
   readonly sessionPublicId: string | null;
+  /** The persona the new session acts as (null when every persona is gone). */
+  readonly activePersonaId: string | null;
   readonly sessionToken: string | null;
   readonly refreshToken: string | null;
   /** The browser's rotated anonymous token, when something hung off the old one. */
@@ -105,6 +107,7 @@ export function createAuthenticateService(deps: AuthenticateServiceDeps): Authen
       signedIn: result.sessionCreated,
       accountId: result.accountId,
       sessionPublicId: result.sessionPublicId,
+      activePersonaId: result.persona?.id ?? null,
       sessionToken: result.sessionCreated && client === 'browser' ? tokens.sessionToken : null,
       refreshToken: result.sessionCreated ? tokens.refreshToken : null,
       anonToken: result.anonymousRotated ? tokens.anonToken : null,

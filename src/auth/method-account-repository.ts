@@ -5,6 +5,7 @@ import type { PersonaRef } from '../modules/accounts/account-repository.js';
 import { activePersonaOf } from '../modules/accounts/account-repository.js';
 import { completeSignIn, type SignInOutcome, type SignInPlan } from '../modules/accounts/sign-in-repository.js';
 import type { StrategyName, VerifiedIdentity } from './strategy.js';
+import { insertInitialPersona, type InitialPersona } from '../modules/personas/initial-persona-repository.js';
 
 /** A method account about to be found or made; the sealed identifier is bound to `accountId`. */
 export interface MethodAccount {
@@ -16,7 +17,7 @@ export interface MethodAccount {
   readonly provider: string | null;
   readonly identity: VerifiedIdentity;
   /** The default persona of a new person (spec 003: no manual profile creation). */
-  readonly persona: { readonly id: string; readonly displayName: string; readonly displayNameKey: string; readonly authorId: string };
+  readonly persona: InitialPersona;
 }
 
 export type MethodSignInResult =
@@ -91,19 +92,7 @@ async function createPerson(trx: Tx, account: MethodAccount): Promise<FoundAccou
   // The account row goes first: of many first sign-ins of one identity at once, every loser stops
   // here, on the unique (type, lookup_key), before touching anything else.
   await insertMethodAccount(trx, account, profile.id);
-  await trx
-    .insertInto('personas')
-    .values({
-      id: account.persona.id,
-      accountability_profile_id: profile.id,
-      display_name: account.persona.displayName,
-      display_name_key: account.persona.displayNameKey,
-      author_id: account.persona.authorId,
-      origin: 'initial',
-      owner_account_id: account.accountId,
-    })
-    .execute();
-  await trx.insertInto('persona_access').values({ account_id: account.accountId, persona_id: account.persona.id }).execute();
+  await insertInitialPersona(trx, profile.id, account.accountId, account.persona);
   await appendEvent(trx, { type: 'PersonaCreated', payload: { personaId: account.persona.id, accountabilityProfileId: profile.id, trustLevel: 'NEW' } });
   return { id: account.accountId, profileId: profile.id, verified: account.identity.verified };
 }

@@ -4,6 +4,16 @@ import type { AccountType, PrivacyMode } from '../modules/accounts/account.js';
 import type { AppealStatus } from '../modules/accountability/appeal.js';
 import type { AdminRole } from '../modules/admins/admin.js';
 import type { PersonaOrigin, TrustLevel } from '../modules/personas/persona.js';
+import type {
+  AccountIdentifiersTable,
+  AccountPersonaSelectionsTable,
+  KeyCredentialsTable,
+  PasskeyCredentialsTable,
+  PersonaWalletsTable,
+  RefreshTokensTable,
+  SigningKeysTable,
+  VerificationsTable,
+} from './sign-in-schema.js';
 
 /** A timestamp PostgreSQL fills in; read back as a Date. */
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -34,76 +44,6 @@ export interface AccountsTable {
   /** The issuer's configured name, for social accounts. */
   provider: ColumnType<string | null, string | null | undefined, string | null>;
   privacy_mode: ColumnType<PrivacyMode, PrivacyMode | undefined, PrivacyMode>;
-}
-
-/** A non-email account's identifier, sealed for the identity graph's masked view. */
-export interface AccountIdentifiersTable {
-  account_id: string;
-  key_id: string;
-  sealed: Buffer;
-}
-
-/** The personas a `partial` account chose to see besides its own. */
-export interface AccountPersonaSelectionsTable {
-  account_id: string;
-  persona_id: string;
-}
-
-/** One challenge of one sign-in ceremony; single use (see migration 0003). */
-export interface VerificationsTable {
-  id: Generated<string>;
-  strategy: 'email' | 'wallet' | 'social' | 'passkey' | 'key';
-  challenge_hash: Buffer;
-  subject_key: Buffer | null;
-  state: ColumnType<Record<string, unknown>, string | undefined, string>;
-  attempts: ColumnType<number, number | undefined, number>;
-  created_at: CreatedAt;
-  expires_at: Timestamp;
-  consumed_at: Timestamp | null;
-}
-
-export interface PasskeyCredentialsTable {
-  /** base64url, as WebAuthn gives it. */
-  credential_id: string;
-  account_id: string;
-  public_key: Buffer;
-  counter: ColumnType<string, number | string | undefined, number | string>;
-  transports: ColumnType<string[], string[] | undefined, string[]>;
-  counter_regressed_at: Timestamp | null;
-  created_at: CreatedAt;
-  last_used_at: Timestamp | null;
-}
-
-export interface KeyCredentialsTable {
-  account_id: string;
-  /** The raw 32-byte ed25519 public key. */
-  public_key: Buffer;
-  created_at: CreatedAt;
-}
-
-export interface RefreshTokensTable {
-  token_hash: Buffer;
-  session_id: string;
-  created_at: CreatedAt;
-  used_at: Timestamp | null;
-}
-
-export interface SigningKeysTable {
-  kid: string;
-  public_jwk: ColumnType<Record<string, unknown>, string, never>;
-  key_id: string;
-  private_sealed: Buffer;
-  created_at: CreatedAt;
-  retired_at: Timestamp | null;
-}
-
-/** A persona's session wallet (spec 003 SmartProfile): the private key sealed, never returned. */
-export interface PersonaWalletsTable {
-  persona_id: string;
-  address: string;
-  key_id: string;
-  private_sealed: Buffer;
-  created_at: CreatedAt;
 }
 
 export interface PersonasTable {

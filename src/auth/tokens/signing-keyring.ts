@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
 import type { Clock } from '../../clock.js';
 import type { DataBox } from '../../crypto/data-box.js';
@@ -6,6 +7,8 @@ import type { SigningKeyRepository } from './signing-key-repository.js';
 
 const ALGORITHM = 'EdDSA';
 const MISS_REFRESH_INTERVAL_MS = 5000;
+/** Verified access tokens remembered per node (one entry is about 200 bytes). */
+const VERIFIED_CACHE_ENTRIES = 100_000;
 
 export interface AccessTokenSettings {
   /** The `iss` and `aud` of every token: the service's public origin. */
@@ -40,6 +43,7 @@ export class SigningKeyring {
   #signer: { kid: string; key: CryptoKey; createdAt: Date } | null = null;
   #refreshing: Promise<void> | null = null;
   #lastMissRefresh = 0;
+  readonly #verified = new LRUCache<string, { claims: AccessClaims; expiresAtMs: number }>({ max: VERIFIED_CACHE_ENTRIES });
 
   constructor(
     private readonly repository: SigningKeyRepository,
@@ -117,6 +121,18 @@ export class SigningKeyring {
 
   /** The session an access token stands for, or null when it is not one of ours, expired or malformed. */
   async verify(token: string): Promise<AccessClaims | null> {
+    // A client sends the same token on every request until it expires: its signature is checked
+    // once per node, then the answer is remembered until `exp` (by the token's SHA-256, so the
+    // memory holds no usable token). Revocation is unaffected: the session is read on every request.
+    const key = createHash('sha256').update(token).digest('base64');
+    const known = this.#verified.get(key);
+    if (known && known.expiresAtMs > this.clock.now().getTime()) return known.claims;
+    const claims = await this.#verifySignature(token);
+    if (claims) this.#verified.set(key, claims);
+    return claims?.claims ?? null;
+  }
+
+  async #verifySignature(token: string): Promise<{ claims: AccessClaims; expiresAtMs: number } | null> {
     try {
       const { payload } = await jwtVerify(token, (header) => this.#keyFor(header.kid), {
         issuer: this.settings.issuer,
@@ -126,7 +142,8 @@ export class SigningKeyring {
         currentDate: this.clock.now(),
         clockTolerance: 5,
       });
-      return typeof payload.sid === 'string' ? { sessionId: payload.sid } : null;
+      if (typeof payload.sid !== 'string' || typeof payload.exp !== 'number') return null;
+      return { claims: { sessionId: payload.sid }, expiresAtMs: payload.exp * 1000 };
     } catch {
       return null;
     }

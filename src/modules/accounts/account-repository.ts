@@ -3,6 +3,7 @@ import type { SealedEmail } from '../../crypto/email-box.js';
 import { isUniqueViolation, type Db, type Tx } from '../../db/database.js';
 import { appendEvent } from '../../events/outbox.js';
 import { completeSignIn, type SignInOutcome, type SignInPlan } from './sign-in-repository.js';
+import { insertInitialPersona, type InitialPersona } from '../personas/initial-persona-repository.js';
 
 /** An email account as sign-in needs it. */
 export interface EmailAccount {
@@ -18,12 +19,7 @@ export interface NewEmailAccount {
   readonly lookupKey: Buffer;
   readonly email: SealedEmail;
   readonly passwordHash: string;
-  readonly persona: {
-    readonly id: string;
-    readonly displayName: string;
-    readonly displayNameKey: string;
-    readonly authorId: string;
-  };
+  readonly persona: InitialPersona;
 }
 
 export interface PersonaRef {
@@ -77,18 +73,7 @@ export function createAccountRepository(db: Db): AccountRepository {
             .values({ account_id: account.accountId, key_id: account.email.keyId, sealed: account.email.sealed })
             .execute();
           await trx.insertInto('password_credentials').values({ account_id: account.accountId, hash: account.passwordHash }).execute();
-          await trx
-            .insertInto('personas')
-            .values({
-              id: account.persona.id,
-              accountability_profile_id: profile.id,
-              display_name: account.persona.displayName,
-              display_name_key: account.persona.displayNameKey,
-              author_id: account.persona.authorId,
-              origin: 'initial',
-            })
-            .execute();
-          await trx.insertInto('persona_access').values({ account_id: account.accountId, persona_id: account.persona.id }).execute();
+          await insertInitialPersona(trx, profile.id, account.accountId, account.persona);
           await appendEvent(trx, {
             type: 'AccountRegistered',
             payload: { accountId: account.accountId, accountabilityProfileId: profile.id, accountType: 'email' },

@@ -75,7 +75,7 @@ export async function completeSignIn(trx: Tx, write: SignInWrite, plan: SignInPl
     if (guest) {
       evict.push(guest.profileId);
       await linkGuest(trx, guest.accountId, write);
-      const newlyBanned = await inheritAccountability(trx, guest, person, write.profileId);
+      const newlyBanned = await inheritAccountability(trx, guest, person, write.profileId, 'inferred-guest-link');
       if (newlyBanned) evict.push(write.profileId);
       banned ||= newlyBanned;
     }
@@ -152,9 +152,18 @@ async function linkGuest(trx: Tx, guestAccountId: string, write: SignInWrite): P
   });
 }
 
-/** Raises the person to the guest's stricter accountability; true when that bans them. */
-async function inheritAccountability(trx: Tx, guest: Guest, person: HeldAccountability, profileId: string): Promise<boolean> {
-  const inherited = inheritFromGuest(guest, person);
+/**
+ * Raises the person to another identity's stricter accountability (a guest seen signing in, or one
+ * merged by a link), inside the caller's transaction; true when that bans them.
+ */
+export async function inheritAccountability(
+  trx: Tx,
+  from: HeldAccountability,
+  person: HeldAccountability,
+  profileId: string,
+  source: 'inferred-guest-link' | 'direct-link',
+): Promise<boolean> {
+  const inherited = inheritFromGuest(from, person);
   if (!inherited) return false;
   await trx
     .updateTable('accountability_profiles')
@@ -169,7 +178,7 @@ async function inheritAccountability(trx: Tx, guest: Guest, person: HeldAccounta
     type: 'AccountabilityChanged',
     payload: {
       accountabilityProfileId: profileId,
-      changes: { ...inherited, ...(inherited.banReason ? { banned: true } : {}), source: 'inferred-guest-link' },
+      changes: { ...inherited, ...(inherited.banReason ? { banned: true } : {}), source },
     },
   });
   if (!inherited.banReason) return false;

@@ -3,9 +3,10 @@ import { findAccount, insertMethodAccount, type MethodAccount } from '../../auth
 import { isUniqueViolation, type Db, type Tx } from '../../db/database.js';
 import { appendEvent } from '../../events/outbox.js';
 import type { AccountType, PrivacyMode } from '../accounts/account.js';
-import { inheritFromGuest, type HeldAccountability } from '../accounts/guest-inheritance.js';
-import { revokeSignedInSessions } from '../sessions/session-revocation.js';
-import { accessFor, selectablePersonas, type GraphAccount, type GraphPersona } from './identity-graph.js';
+import type { HeldAccountability } from '../accounts/guest-inheritance.js';
+import { inheritAccountability } from '../accounts/sign-in-repository.js';
+import { selectablePersonas } from './identity-graph.js';
+import { readGraph, recomputeAccess } from './persona-access-repository.js';
 
 /** An account of the person as the identity graph shows it (the identifier still sealed). */
 export interface StoredGraphAccount {
@@ -224,8 +225,7 @@ async function recordDirectLink(trx: Tx, caller: Caller, toAccountId: string, pr
 
 /**
  * Moves everything of the guest's person into the caller's and takes the stricter accountability
- * (a link never lowers a risk or a score, and never sheds a ban: a ban brought along ends the
- * person's signed-in sessions in this transaction).
+ * (a link never lowers a risk or a score, and never sheds a ban).
  */
 async function mergeProfiles(trx: Tx, fromId: string, intoId: string, from: HeldAccountability, into: HeldAccountability): Promise<void> {
   // One membership per space per person: where both held one, the caller's stays.
@@ -236,67 +236,8 @@ async function mergeProfiles(trx: Tx, fromId: string, intoId: string, from: Held
   for (const table of ['accounts', 'personas', 'display_name_holds', 'appeals', 'space_memberships', 'app_person_hashes'] as const) {
     await trx.updateTable(table).set({ accountability_profile_id: intoId }).where('accountability_profile_id', '=', fromId).execute();
   }
-  const inherited = inheritFromGuest(from, into);
-  if (inherited) {
-    await trx
-      .updateTable('accountability_profiles')
-      .set({
-        ...(inherited.riskLevel ? { risk_level: inherited.riskLevel } : {}),
-        ...(inherited.abuseScore !== undefined ? { abuse_score: inherited.abuseScore } : {}),
-        ...(inherited.banReason ? { banned_at: sql<Date>`now()`, ban_reason: inherited.banReason } : {}),
-      })
-      .where('id', '=', intoId)
-      .execute();
-    await appendEvent(trx, { type: 'AccountabilityChanged', payload: { accountabilityProfileId: intoId, changes: { ...inherited, source: 'direct-link' } } });
-  }
   await trx.deleteFrom('accountability_profiles').where('id', '=', fromId).execute();
   await appendEvent(trx, { type: 'AccountsMerged', payload: { fromAccountabilityProfileId: fromId, intoAccountabilityProfileId: intoId } });
-  if (!inherited?.banReason) return;
-  await revokeSignedInSessions(trx, intoId);
-  await appendEvent(trx, { type: 'PersonBanned', payload: { accountabilityProfileId: intoId } });
-}
-
-async function readGraph(trx: Tx, profileId: string): Promise<{ accounts: GraphAccount[]; personas: GraphPersona[] }> {
-  const accountRows = await trx.selectFrom('accounts').select(['id', 'privacy_mode']).where('accountability_profile_id', '=', profileId).execute();
-  const ids = accountRows.map((row) => row.id);
-  const selections = ids.length === 0 ? [] : await trx.selectFrom('account_persona_selections').select(['account_id', 'persona_id']).where('account_id', 'in', ids).execute();
-  const personaRows = await trx.selectFrom('personas').select(['id', 'owner_account_id']).where('accountability_profile_id', '=', profileId).execute();
-  return {
-    accounts: accountRows.map((row) => ({
-      id: row.id,
-      privacyMode: row.privacy_mode,
-      selected: new Set(selections.filter((selection) => selection.account_id === row.id).map((selection) => selection.persona_id)),
-    })),
-    personas: personaRows.map((row) => ({ id: row.id, ownerAccountId: row.owner_account_id })),
-  };
-}
-
-/**
- * Rewrites the person's `persona_access` from the privacy modes (see `accessFor`), inside the
- * caller's transaction, and lets go of active personas a session may no longer act as.
- */
-export async function recomputeAccess(trx: Tx, profileId: string): Promise<void> {
-  const { accounts, personas } = await readGraph(trx, profileId);
-  if (accounts.length === 0) return;
-  const access = accessFor(accounts, personas);
-  const ids = accounts.map((account) => account.id);
-  await trx.deleteFrom('persona_access').where('account_id', 'in', ids).execute();
-  const rows = [...access].flatMap(([accountId, personaIds]) => [...personaIds].map((personaId) => ({ account_id: accountId, persona_id: personaId })));
-  if (rows.length > 0) await trx.insertInto('persona_access').values(rows).execute();
-  await trx
-    .updateTable('sessions')
-    .set({ active_persona_id: null })
-    .where('account_id', 'in', ids)
-    .where('active_persona_id', 'is not', null)
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('persona_access as pa')
-            .select('pa.persona_id')
-            .whereRef('pa.account_id', '=', 'sessions.account_id')
-            .whereRef('pa.persona_id', '=', 'sessions.active_persona_id'),
-        ),
-      ),
-    )
-    .execute();
+  // A ban brought along ends the person's signed-in sessions in this transaction.
+  await inheritAccountability(trx, from, into, intoId, 'direct-link');
 }

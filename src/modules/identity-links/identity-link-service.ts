@@ -84,12 +84,18 @@ export function createIdentityLinkService(deps: IdentityLinkServiceDeps): Identi
    * The caller's view: an isolated account sees only itself; a linked or partial one sees the
    * person's other non-isolated accounts. Inferred links never show.
    */
-  async function graph(caller: SessionContext): Promise<IdentityGraphView> {
+  async function visibleGraph(caller: SessionContext) {
     const stored = await links.graph(caller.accountabilityProfileId);
     const own = stored.accounts.find((account) => account.id === caller.accountId);
     const visible = stored.accounts.filter(
       (account) => account.id === caller.accountId || (own?.privacyMode !== 'isolated' && account.privacyMode !== 'isolated'),
     );
+    return { visible, links: stored.links };
+  }
+
+  async function graph(caller: SessionContext): Promise<IdentityGraphView> {
+    const stored = await visibleGraph(caller);
+    const { visible } = stored;
     const shown = new Set(visible.map((account) => account.id));
     return {
       accounts: visible.map((account) => ({
@@ -127,9 +133,8 @@ export function createIdentityLinkService(deps: IdentityLinkServiceDeps): Identi
   /** The account a ref names, among those the caller can see. */
   async function accountOf(caller: SessionContext, ref: string | undefined): Promise<string> {
     if (ref === undefined) return caller.accountId;
-    const view = await links.graph(caller.accountabilityProfileId);
-    const visible = (await graph(caller)).accounts.map((account) => account.ref);
-    const found = view.accounts.find((account) => refOf(account.id) === ref && visible.includes(ref));
+    const { visible } = await visibleGraph(caller);
+    const found = visible.find((account) => refOf(account.id) === ref);
     if (!found) throw new AppError('ACCOUNT_NOT_FOUND', 'No sign-in method of yours has this reference.');
     return found.id;
   }

@@ -1,7 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { Db, Tx } from '../../db/database.js';
 import type { PersonasTable } from '../../db/schema.js';
-import { recomputeAccess } from '../identity-links/identity-link-repository.js';
+import { recomputeAccess } from '../identity-links/persona-access-repository.js';
 import { appendEvent } from '../../events/outbox.js';
 import type { NewEvent } from '../../events/event.js';
 import type { RiskLevel } from '../accountability/accountability.js';

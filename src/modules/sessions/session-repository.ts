@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/database.js';
+import { insertInitialPersona } from '../personas/initial-persona-repository.js';
 import { endSignedInSession } from './session-revocation.js';
 import type { SessionContext } from './session.js';
 
@@ -132,17 +133,12 @@ export function createSessionRepository(db: Db): SessionRepository {
             .values({ type: 'guest', lookup_key: guest.tokenHash, accountability_profile_id: profile.id })
             .returning('id')
             .executeTakeFirstOrThrow();
-          await trx
-            .insertInto('personas')
-            .values({
-              id: guest.personaId,
-              accountability_profile_id: profile.id,
-              display_name: guest.displayName,
-              display_name_key: guest.displayNameKey,
-              author_id: guest.authorId,
-            })
-            .execute();
-          await trx.insertInto('persona_access').values({ account_id: account.id, persona_id: guest.personaId }).execute();
+          await insertInitialPersona(trx, profile.id, account.id, {
+            id: guest.personaId,
+            displayName: guest.displayName,
+            displayNameKey: guest.displayNameKey,
+            authorId: guest.authorId,
+          });
           await trx
             .insertInto('sessions')
             .values({ token_hash: guest.tokenHash, account_id: account.id, active_persona_id: guest.personaId })

@@ -1,0 +1,102 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { DataBox } from '../crypto/data-box.js';
+import type { EmailBox } from '../crypto/email-box.js';
+import type { Pseudonyms } from '../crypto/pseudonyms.js';
+import type { TokenHasher } from '../crypto/tokens.js';
+import type { Db } from '../db/database.js';
+import { createIdentityLinkRepository } from '../modules/identity-links/identity-link-repository.js';
+import { identityLinkRoutes } from '../modules/identity-links/identity-link-routes.js';
+import { createIdentityLinkService } from '../modules/identity-links/identity-link-service.js';
+import { createSessionListRepository } from '../modules/sessions/session-list-repository.js';
+import { sessionListRoutes } from '../modules/sessions/session-list-routes.js';
+import { createSessionListService } from '../modules/sessions/session-list-service.js';
+import type { SessionService } from '../modules/sessions/session-service.js';
+import { WALLET_KEY_PURPOSE } from '../modules/wallets/wallet.js';
+import { createWalletRepository } from '../modules/wallets/wallet-repository.js';
+import { walletRoutes } from '../modules/wallets/wallet-routes.js';
+import { createWalletService } from '../modules/wallets/wallet-service.js';
+import type { AttemptLimiter } from '../rate-limit/attempt-limiter.js';
+import { authRoutes } from './auth-routes.js';
+import { createAuthenticateService } from './authenticate-service.js';
+import { createMethodAccountRepository } from './method-account-repository.js';
+import { createProfileRepository } from './profile-repository.js';
+import { createStrategies } from './strategies.js';
+import { createRefreshTokenRepository } from './tokens/refresh-token-repository.js';
+import { createSigningKeyRepository } from './tokens/signing-key-repository.js';
+import { SigningKeyring } from './tokens/signing-keyring.js';
+import { createTokenService } from './tokens/token-service.js';
+import { createVerificationRepository } from './verification-repository.js';
+
+export interface SignInCompositionDeps {
+  readonly config: Config;
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly hasher: TokenHasher;
+  readonly emails: EmailBox;
+  readonly pseudonyms: Pseudonyms;
+  readonly limiter: AttemptLimiter;
+  readonly sessions: SessionService;
+  readonly evictProfile: (accountabilityProfileId: string) => Promise<void>;
+}
+
+/**
+ * The part of the composition root for spec 003: sign-in methods, API tokens, the identity graph,
+ * the session list and session wallets. `buildApp` calls it and mounts `routes` in the visitor scope.
+ */
+export function composeSignIn(deps: SignInCompositionDeps) {
+  const { config, db, clock, hasher, emails, evictProfile } = deps;
+  const box = (purpose: string) => new DataBox(config.secrets.emailKeys, purpose);
+  const keyring = new SigningKeyring(createSigningKeyRepository(db), box('personae/signing-keys/v1'), clock, {
+    issuer: config.publicOrigin,
+    accessTtlSeconds: config.tokens.accessTtlSeconds,
+    rotationSeconds: config.tokens.signingKeyRotationSeconds,
+  });
+  const tokens = createTokenService({
+    keyring,
+    refreshTokens: createRefreshTokenRepository(db),
+    hasher,
+    accessTtlSeconds: config.tokens.accessTtlSeconds,
+    evictProfile,
+  });
+  const identifiers = box('personae/account-identifiers/v1');
+  const auth = createAuthenticateService({
+    strategies: createStrategies({ config, db, verifications: createVerificationRepository(db), hasher, emails, limiter: deps.limiter, clock }),
+    methods: createMethodAccountRepository(db),
+    hasher,
+    emails,
+    identifiers,
+    pseudonyms: deps.pseudonyms,
+    sessions: config.sessions,
+    evictProfile,
+  });
+  const links = createIdentityLinkService({
+    links: createIdentityLinkRepository(db),
+    auth,
+    hasher,
+    emails,
+    identifiers,
+    stepUpWindowSeconds: config.signIn.stepUpWindowSeconds,
+    evictProfile,
+  });
+
+  const routes: FastifyPluginAsync = async (visitor) => {
+    await visitor.register(authRoutes, {
+      auth,
+      sessions: deps.sessions,
+      tokens,
+      profiles: createProfileRepository(db),
+      clock,
+      sessionMaxAgeSeconds: config.sessions.absoluteSeconds,
+    });
+    await visitor.register(identityLinkRoutes, { links, strategies: auth.strategies });
+    await visitor.register(sessionListRoutes, {
+      sessionList: createSessionListService({ sessions: createSessionListRepository(db), evictProfile }),
+    });
+    await visitor.register(walletRoutes, {
+      wallets: createWalletService({ wallets: createWalletRepository(db), box: box(WALLET_KEY_PURPOSE) }),
+    });
+  };
+  return { keyring, routes };
+}
