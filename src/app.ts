@@ -66,6 +66,7 @@ declare module 'fastify' {
 import { schedulePurge } from './jobs/purge-task.js';
 import { personaAdminRoutes } from './modules/personas/persona-admin-routes.js';
 import { createPersonaRepository } from './modules/personas/persona-repository.js';
+import { identityErasureRoutes } from './modules/personas/identity-erasure-routes.js';
 import { personaRoutes } from './modules/personas/persona-routes.js';
 import { createPersonaService } from './modules/personas/persona-service.js';
 import { createPurgeRepository } from './modules/personas/purge-repository.js';
@@ -227,11 +228,12 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   await app.register(async (visitor) => {
     registerVisitorScope(visitor, sessions, signIn.keyring, clock);
     await visitor.register(sessionRoutes, { sessions });
-    await visitor.register(accountRoutes, { accounts, sessions, clock, sessionMaxAgeSeconds: config.sessions.absoluteSeconds });
+    await visitor.register(accountRoutes, { accounts, sessions, clock, sessionMaxAgeSeconds: config.sessions.absoluteSeconds, stepUp: signIn.stepUp });
     await visitor.register(identificationRoutes, { identification });
     await visitor.register(appTicketRoutes, { apps });
     await visitor.register(spaceRoutes, { spaces });
-    await visitor.register(personaRoutes, { personas });
+    await visitor.register(personaRoutes, { personas, stepUp: signIn.stepUp });
+    await visitor.register(identityErasureRoutes, { personas, stepUp: signIn.stepUp });
     await visitor.register(policyCheckRoutes, { personas });
     await visitor.register(signIn.routes);
   });

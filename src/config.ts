@@ -52,6 +52,9 @@ const EnvironmentSchema = Type.Object({
   SIWE_CHAIN_IDS: Type.String({ pattern: '^\\s*\\d+(\\s*,\\s*\\d+)*\\s*$', default: '1' }),
   // How long a sign-in challenge (nonce, WebAuthn challenge, OIDC state, key challenge) lives.
   CHALLENGE_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 3600, default: 300 }),
+  // Ceremonies one client may start per window, per method (POST /api/v2/auth/challenge).
+  CHALLENGES_PER_CLIENT: Type.Integer({ minimum: 1, maximum: 100_000, default: 30 }),
+  CHALLENGE_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
   // Email codes: SMTP server (smtp:// or smtps://, credentials in the URL); without it, outside
   // production, messages are written to <DATA_DIR>/mail and listed by the development inbox.
   SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
@@ -103,6 +106,7 @@ export interface Config {
   readonly publicOrigin: string;
   readonly signIn: {
     readonly challengeTtlSeconds: number;
+    readonly challengeLimit: { readonly perClient: number; readonly windowSeconds: number };
     readonly webauthn: { readonly rpId: string; readonly rpName: string };
     readonly siweChainIds: readonly number[];
     readonly oidcProviders: readonly OidcProviderConfig[];
@@ -182,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicOrigin,
     signIn: Object.freeze({
       challengeTtlSeconds: parsed.CHALLENGE_TTL_SECONDS,
+      challengeLimit: Object.freeze({ perClient: parsed.CHALLENGES_PER_CLIENT, windowSeconds: parsed.CHALLENGE_WINDOW_SECONDS }),
       webauthn: Object.freeze({ rpId: parsed.WEBAUTHN_RP_ID || new URL(publicOrigin).hostname, rpName: parsed.WEBAUTHN_RP_NAME }),
       siweChainIds: Object.freeze(splitList(parsed.SIWE_CHAIN_IDS).map(Number)),
       oidcProviders: parseOidcProviders(parsed.OIDC_PROVIDERS),

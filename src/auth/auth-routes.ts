@@ -6,7 +6,9 @@ import { newToken } from '../crypto/tokens.js';
 import { AppError } from '../errors.js';
 import { body, errorResponses } from '../http/schemas.js';
 import { applySignInCookies, browserOf } from '../http/sign-in-cookies.js';
+import { signedInCaller } from '../http/visitor.js';
 import type { SessionService } from '../modules/sessions/session-service.js';
+import type { StepUpService } from '../modules/step-up/step-up-service.js';
 import type { AuthenticateService, ClientKind } from './authenticate-service.js';
 import type { CeremonyPurpose } from './strategy.js';
 import type { Profile, ProfileRepository } from './profile-repository.js';
@@ -52,6 +54,7 @@ export interface AuthRoutesDeps {
   readonly sessions: SessionService;
   readonly tokens: TokenService;
   readonly profiles: ProfileRepository;
+  readonly stepUp: StepUpService;
   readonly clock: Clock;
   readonly sessionMaxAgeSeconds: number;
 }
@@ -103,15 +106,18 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesDeps> = async (app,
           body: oneOf(strategies.map((strategy) => withStrategy(strategy.name, { purpose: Type.Optional(Purpose), ...strategy.challengeBody.properties }))),
           response: {
             200: oneOf(strategies.map((strategy) => body(strategy.challengeResponse.properties))),
-            ...errorResponses(400, 413, 429),
+            ...errorResponses(400, 401, 403, 413, 429),
           },
         },
       },
       async (request) => {
         const { strategy, purpose = 'sign-in', ...input } = request.body as { strategy: string; purpose?: CeremonyPurpose } & Record<string, unknown>;
-        // Linking and step-up ceremonies depend on who asks (a passkey's exclude or allow list).
-        const caller = purpose === 'sign-in' ? null : await signedInAccount(request);
-        const challenge = await auth.challenge(strategy, input, { client: request.ip, purpose, accountId: caller });
+        // Linking and step-up ceremonies belong to a signed-in person, and depend on who asks (a
+        // passkey's exclude or allow list); a step-up that could not count sends no code.
+        const caller = purpose === 'sign-in' ? null : await signedInCaller(request);
+        if (purpose !== 'sign-in' && !caller) throw new AppError('SESSION_REQUIRED', 'Sign in first: this ceremony links to or confirms a signed-in person.');
+        if (purpose === 'step-up' && caller) await deps.stepUp.allowCeremony(caller, strategy);
+        const challenge = await auth.challenge(strategy, input, { client: request.ip, purpose, accountId: caller?.accountId ?? null });
         return { ...challenge, correlationId: request.id };
       },
     );
@@ -174,16 +180,4 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesDeps> = async (app,
     },
     async (request) => ({ ...(await tokens.refresh(request.body.refreshToken)), correlationId: request.id }),
   );
-
-  /** The signed-in caller's account, for ceremonies that depend on it (a passkey's exclude list). */
-  async function signedInAccount(request: FastifyRequest): Promise<string | null> {
-    if (request.sessionToken === null && request.accessToken === null) return null;
-    try {
-      const caller = await request.caller();
-      return caller.accountType === 'guest' ? null : caller.accountId;
-    } catch (error) {
-      if (error instanceof AppError && (error.code === 'SESSION_REQUIRED' || error.code === 'TOKEN_INVALID')) return null;
-      throw error;
-    }
-  }
 };

@@ -6,6 +6,7 @@ import type { Pseudonyms } from '../crypto/pseudonyms.js';
 import { newToken, type TokenHasher } from '../crypto/tokens.js';
 import { AppError } from '../errors.js';
 import { planSignIn, type Browser } from '../modules/accounts/sign-in-plan.js';
+import type { AttemptLimiter } from '../rate-limit/attempt-limiter.js';
 import { displayNameKey } from '../modules/personas/display-name.js';
 import { generateGuestName } from '../modules/personas/guest-names.js';
 import type { MethodAccountRepository, MethodSignInResult } from './method-account-repository.js';
@@ -51,6 +52,9 @@ export interface AuthenticateServiceDeps {
   readonly pseudonyms: Pseudonyms;
   readonly sessions: { readonly idleSeconds: number; readonly absoluteSeconds: number };
   readonly evictProfile: (accountabilityProfileId: string) => Promise<void>;
+  readonly limiter: AttemptLimiter;
+  /** Ceremonies one client may start per window, per method. */
+  readonly challengeLimit: { readonly perClient: number; readonly windowSeconds: number };
 }
 
 /** Display-name draws before giving up (see guest-names.ts for the odds), and races lost before retrying stops. */
@@ -76,9 +80,9 @@ export function createAuthenticateService(deps: AuthenticateServiceDeps): Authen
     };
   }
 
-  async function signIn(identity: VerifiedIdentity, browser: Browser, client: ClientKind): Promise<MethodAuthenticated> {
+  async function signIn(strategy: SignInStrategy, identity: VerifiedIdentity, browser: Browser, client: ClientKind): Promise<MethodAuthenticated> {
     const tokens = { sessionToken: newToken(), anonToken: newToken(), refreshToken: client === 'api' ? newToken() : null };
-    const plan = planSignIn(deps, browser, tokens, identity.stepUpCapable);
+    const plan = planSignIn(deps, browser, tokens, strategy.authenticator);
     let result: MethodSignInResult | undefined;
     for (let attempt = 0; attempt < ATTEMPTS && !result?.ok; attempt++) {
       const accountId = randomUUID();
@@ -116,11 +120,25 @@ export function createAuthenticateService(deps: AuthenticateServiceDeps): Authen
 
   return {
     strategies,
-    challenge: (name, input, context) => strategyOf(name).challenge(input, context),
+    async challenge(name, input, context) {
+      const strategy = strategyOf(name);
+      // Every ceremony writes a verification record (and some send mail): one client may start only
+      // so many. The key is a keyed hash, so the limiter's store never holds an address.
+      const key = hasher.hash('rate-limit', `challenge:${name}:${context.client}`).toString('base64url');
+      const { perClient, windowSeconds } = deps.challengeLimit;
+      const reservation = await deps.limiter.reserve(key, perClient, windowSeconds);
+      if (!reservation.allowed) {
+        throw new AppError('TOO_MANY_ATTEMPTS', `Too many sign-in attempts; try again in ${reservation.retryAfterSeconds} seconds.`, {
+          retryAfterSeconds: reservation.retryAfterSeconds,
+        });
+      }
+      return strategy.challenge(input, context);
+    },
     verify: (name, input, context) => strategyOf(name).verify(input, context),
     async authenticate(name, input, browser, client) {
-      const identity = await strategyOf(name).verify(input, { client: browser.client, purpose: 'sign-in', accountId: null });
-      return signIn(identity, browser, client);
+      const strategy = strategyOf(name);
+      const identity = await strategy.verify(input, { client: browser.client, purpose: 'sign-in', accountId: null });
+      return signIn(strategy, identity, browser, client);
     },
     accountKeys,
   };

@@ -5,6 +5,7 @@ import type { PersonaRef } from '../modules/accounts/account-repository.js';
 import { activePersonaOf } from '../modules/accounts/account-repository.js';
 import { completeSignIn, type SignInOutcome, type SignInPlan } from '../modules/accounts/sign-in-repository.js';
 import type { StrategyName, VerifiedIdentity } from './strategy.js';
+import { inheritFromRetired } from '../modules/accounts/retired-methods.js';
 import { insertInitialPersona, type InitialPersona } from '../modules/personas/initial-persona-repository.js';
 
 /** A method account about to be found or made; the sealed identifier is bound to `accountId`. */
@@ -111,6 +112,8 @@ export async function insertMethodAccount(trx: Tx, account: Omit<MethodAccount, 
       privacy_mode: privacyMode,
     })
     .execute();
+  // A method retired from a marked person brings the mark along (DESIGN.md §2 invariant 4).
+  await inheritFromRetired(trx, account.type, account.lookupKey, profileId);
   const sealed = { account_id: account.accountId, key_id: account.sealedIdentifier.keyId, sealed: account.sealedIdentifier.sealed };
   if (account.type === 'email') await trx.insertInto('account_emails').values(sealed).execute();
   else await trx.insertInto('account_identifiers').values(sealed).execute();

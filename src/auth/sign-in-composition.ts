@@ -13,6 +13,9 @@ import { createSessionListRepository } from '../modules/sessions/session-list-re
 import { sessionListRoutes } from '../modules/sessions/session-list-routes.js';
 import { createSessionListService } from '../modules/sessions/session-list-service.js';
 import type { SessionService } from '../modules/sessions/session-service.js';
+import { createStepUpRepository } from '../modules/step-up/step-up-repository.js';
+import { stepUpRoutes } from '../modules/step-up/step-up-routes.js';
+import { createStepUpService } from '../modules/step-up/step-up-service.js';
 import { WALLET_KEY_PURPOSE } from '../modules/wallets/wallet.js';
 import { createWalletRepository } from '../modules/wallets/wallet-repository.js';
 import { walletRoutes } from '../modules/wallets/wallet-routes.js';
@@ -70,16 +73,11 @@ export function composeSignIn(deps: SignInCompositionDeps) {
     pseudonyms: deps.pseudonyms,
     sessions: config.sessions,
     evictProfile,
+    limiter: deps.limiter,
+    challengeLimit: config.signIn.challengeLimit,
   });
-  const links = createIdentityLinkService({
-    links: createIdentityLinkRepository(db),
-    auth,
-    hasher,
-    emails,
-    identifiers,
-    stepUpWindowSeconds: config.signIn.stepUpWindowSeconds,
-    evictProfile,
-  });
+  const stepUp = createStepUpService({ repository: createStepUpRepository(db), auth, windowSeconds: config.signIn.stepUpWindowSeconds });
+  const links = createIdentityLinkService({ links: createIdentityLinkRepository(db), auth, hasher, emails, identifiers, stepUp, evictProfile });
 
   const routes: FastifyPluginAsync = async (visitor) => {
     await visitor.register(authRoutes, {
@@ -87,10 +85,12 @@ export function composeSignIn(deps: SignInCompositionDeps) {
       sessions: deps.sessions,
       tokens,
       profiles: createProfileRepository(db),
+      stepUp,
       clock,
       sessionMaxAgeSeconds: config.sessions.absoluteSeconds,
     });
     await visitor.register(identityLinkRoutes, { links, strategies: auth.strategies });
+    await visitor.register(stepUpRoutes, { stepUp, strategies: auth.strategies });
     await visitor.register(sessionListRoutes, {
       sessionList: createSessionListService({ sessions: createSessionListRepository(db), evictProfile }),
     });
@@ -98,5 +98,5 @@ export function composeSignIn(deps: SignInCompositionDeps) {
       wallets: createWalletService({ wallets: createWalletRepository(db), box: box(WALLET_KEY_PURPOSE) }),
     });
   };
-  return { keyring, routes };
+  return { keyring, stepUp, routes };
 }

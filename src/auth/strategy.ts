@@ -33,11 +33,6 @@ export interface VerifiedIdentity {
   /** True when the ceremony proved control of the identifier (a code proves the mailbox). */
   readonly verified: boolean;
   /**
-   * False when this authentication cannot satisfy step-up: an email code is not an authenticator
-   * (NIST SP 800-63B-4 §3.1.3 forbids email for out-of-band authentication).
-   */
-  readonly stepUpCapable: boolean;
-  /**
    * Writes the method's credential for a newly created or newly linked account, inside the
    * transaction that creates or links it (a passkey's public key, an ed25519 key). A unique
    * violation here means the credential belongs to someone else.
@@ -60,6 +55,11 @@ export interface VerifiedIdentity {
  */
 export interface SignInStrategy {
   readonly name: StrategyName;
+  /**
+   * Whether its proof is an authenticator that can confirm a sensitive change (step-up): false for
+   * an email code (NIST SP 800-63B-4 §3.1.3 forbids email for out-of-band authentication).
+   */
+  readonly authenticator: boolean;
   /** Fields of `POST /api/v2/auth/challenge` besides `strategy` (additionalProperties: false). */
   readonly challengeBody: TObject;
   /** What the challenge answers (documented in OpenAPI; `correlationId` is added). */

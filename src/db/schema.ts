@@ -10,6 +10,7 @@ import type {
   KeyCredentialsTable,
   PasskeyCredentialsTable,
   PersonaWalletsTable,
+  RetiredMethodsTable,
   RefreshTokensTable,
   SigningKeysTable,
   VerificationsTable,
@@ -266,4 +267,5 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   signing_keys: SigningKeysTable;
   persona_wallets: PersonaWalletsTable;
+  retired_methods: RetiredMethodsTable;
 }

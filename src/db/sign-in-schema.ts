@@ -74,3 +74,11 @@ export interface PersonaWalletsTable {
   private_sealed: Buffer;
   created_at: CreatedAt;
 }
+
+/** A method taken off a marked person: its lookup hash passes the mark to its next holder (migration 0004). */
+export interface RetiredMethodsTable {
+  type: string;
+  lookup_key: Buffer;
+  accountability_profile_id: string;
+  retired_at: CreatedAt;
+}

@@ -30,6 +30,8 @@ export interface EventPayloads {
   PrivacyModeChanged: { accountId: string; accountabilityProfileId: string; privacyMode: string };
   SessionRevoked: { sessionId: string; accountabilityProfileId: string; reason: string };
   PasskeyCounterRegressed: { accountId: string; accountabilityProfileId: string };
+  IdentityDeleted: { accountabilityProfileId: string; purgeAfter: string };
+  PasswordChanged: { accountId: string; accountabilityProfileId: string };
 }
 
 export type EventType = keyof EventPayloads;
@@ -61,6 +63,8 @@ export const EVENT_TYPES = [
   'PrivacyModeChanged',
   'SessionRevoked',
   'PasskeyCounterRegressed',
+  'IdentityDeleted',
+  'PasswordChanged',
 ] as const satisfies readonly EventType[];
 
 /** An event about to be written. */

@@ -129,8 +129,12 @@ describe('POST /api/v2/auth/challenge {strategy: passkey}', () => {
     expect(link.excludeCredentials).toEqual([{ id: credential.id, type: 'public-key', transports: ['internal', 'hybrid'] }]);
     const stepUp = await authenticationOptions(as(browser), 'step-up');
     expect(stepUp.allowCredentials).toEqual([{ id: credential.id, type: 'public-key', transports: ['internal', 'hybrid'] }]);
-    // Nobody else's: an anonymous caller asking for a step-up gets nothing listed.
-    expect((await authenticationOptions(anonymous, 'step-up')).allowCredentials).toEqual([]);
+    // A linking or step-up ceremony belongs to a signed-in person: nobody else gets one.
+    for (const purpose of ['link', 'step-up']) {
+      const refused = await anonymous('/api/v2/auth/challenge', { strategy: 'passkey', mode: 'authenticate', purpose });
+      expect(refused.statusCode).toBe(401);
+      expect(refused.json().code).toBe('SESSION_REQUIRED');
+    }
   });
 
   it.each([

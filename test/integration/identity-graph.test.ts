@@ -17,12 +17,13 @@ describe('identity graph: linking, privacy modes, step-up, unlinking (spec 003)'
   const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, token?: string, payload?: object) =>
     test.app.inject({ method, url, ...(payload ? { payload } : {}), headers: token ? { authorization: `Bearer ${token}` } : {} });
 
-  async function keyProof(pair: TestKeyPair, purpose = 'sign-in') {
-    const challenge = (await call('POST', '/api/v2/auth/challenge', undefined, { strategy: 'key', publicKey: pair.publicKey, purpose })).json();
+  /** A ceremony's proof; linking and step-up ceremonies are asked for by the signed-in person (`token`). */
+  async function keyProof(pair: TestKeyPair, purpose = 'sign-in', token?: string) {
+    const challenge = (await call('POST', '/api/v2/auth/challenge', token, { strategy: 'key', publicKey: pair.publicKey, purpose })).json();
     return signKeyChallenge(challenge, pair);
   }
-  async function walletProof(account: PrivateKeyAccount, purpose = 'sign-in') {
-    const challenge = (await call('POST', '/api/v2/auth/challenge', undefined, { strategy: 'wallet', purpose })).json();
+  async function walletProof(account: PrivateKeyAccount, purpose = 'sign-in', token?: string) {
+    const challenge = (await call('POST', '/api/v2/auth/challenge', token, { strategy: 'wallet', purpose })).json();
     return signWalletChallenge(challenge, account);
   }
   /** Signs in as an API client; answers the access token and the profiles. */
@@ -33,7 +34,7 @@ describe('identity graph: linking, privacy modes, step-up, unlinking (spec 003)'
     return { token: body.accessToken, isNewUser: body.isNewUser, profiles: body.profiles };
   }
   const linkWallet = async (token: string, account: PrivateKeyAccount, privacyMode = 'linked') => {
-    const { strategy: _strategy, ...proof } = await walletProof(account, 'link');
+    const { strategy: _strategy, ...proof } = await walletProof(account, 'link', token);
     return call('POST', '/api/v2/auth/link-accounts', token, { targetType: 'wallet', targetIdentifier: account.address, privacyMode, proof });
   };
   const profileIds = async (proof: object) => (await signIn(proof)).profiles.map((profile) => profile.id).sort();
@@ -112,7 +113,7 @@ describe('identity graph: linking, privacy modes, step-up, unlinking (spec 003)'
   it('needs the target\'s own proof, matching targetIdentifier', async () => {
     const person = await signIn(await keyProof(newKeyPair()));
     const wallet = newWallet();
-    const { strategy: _s, ...proof } = await walletProof(wallet, 'link');
+    const { strategy: _s, ...proof } = await walletProof(wallet, 'link', person.token);
     const mismatch = await call('POST', '/api/v2/auth/link-accounts', person.token, { targetType: 'wallet', targetIdentifier: newWallet().address, proof });
     expect(mismatch.json().code).toBe('IDENTIFIER_MISMATCH');
     const noProof = await call('POST', '/api/v2/auth/link-accounts', person.token, { targetType: 'wallet', targetIdentifier: wallet.address });
@@ -129,9 +130,9 @@ describe('identity graph: linking, privacy modes, step-up, unlinking (spec 003)'
     expect(stale.statusCode).toBe(403);
     expect(stale.json().code).toBe('STEP_UP_REQUIRED');
     // Someone else's key does not step this session up.
-    const foreign = await call('POST', '/api/v2/auth/step-up', person.token, await keyProof(newKeyPair(), 'step-up'));
+    const foreign = await call('POST', '/api/v2/auth/step-up', person.token, await keyProof(newKeyPair(), 'step-up', person.token));
     expect(foreign.json().code).toBe('PROOF_INVALID');
-    const stepped = await call('POST', '/api/v2/auth/step-up', person.token, await keyProof(pair, 'step-up'));
+    const stepped = await call('POST', '/api/v2/auth/step-up', person.token, await keyProof(pair, 'step-up', person.token));
     expect(stepped.statusCode, stepped.body).toBe(200);
     expect((await linkWallet(person.token, newWallet())).statusCode).toBe(200);
   });
@@ -187,7 +188,7 @@ describe('identity graph: linking, privacy modes, step-up, unlinking (spec 003)'
   it.runIf(databaseKind === 'postgres')('lets one of 20 parallel links of one identity win; the rest get IDENTITY_TAKEN', async () => {
     const wallet = newWallet();
     const people = await Promise.all(Array.from({ length: 20 }, async () => signIn(await keyProof(newKeyPair()))));
-    const proofs = await Promise.all(people.map(() => walletProof(wallet, 'link')));
+    const proofs = await Promise.all(people.map((person) => walletProof(wallet, 'link', person.token)));
     const responses = await Promise.all(
       people.map((person, i) => {
         const { strategy: _s, ...proof } = proofs[i]!;

@@ -349,7 +349,13 @@ describe('public responses', () => {
       const { accounts } = (await member.request('GET', '/api/v2/auth/identity-graph')).json() as { accounts: Array<{ ref: string; type: string }> };
       return member.request('DELETE', `/api/v2/auth/accounts/${accounts.find((account) => account.type === 'key')?.ref}`);
     },
+    'PUT /api/v2/auth/password': () => member.request('PUT', '/api/v2/auth/password', { newPassword: memberPerson.password }),
     'POST /auth/logout': () => member.request('POST', '/auth/logout'),
+    'DELETE /api/v2/auth/identity': async () => {
+      const leaving = new Browser(test.app);
+      expect((await leaving.register(newPerson('leaving'))).statusCode).toBe(201);
+      return leaving.request('DELETE', '/api/v2/auth/identity');
+    },
     'GET /.well-known/jwks.json': () => owner.request('GET', '/.well-known/jwks.json'),
     'GET /api/v2/dev/inbox': () => owner.request('GET', '/api/v2/dev/inbox'),
     'GET /api/v2/auth/strategies': () => owner.request('GET', '/api/v2/auth/strategies'),

@@ -86,7 +86,7 @@ describe('email codes', () => {
     expect(mail?.text).toMatch(/Nobody from localhost:3000 will ever ask you for this code/);
 
     const identity = await strategy.verify({ email: typed, code }, context());
-    expect(identity).toEqual({ type: 'email', identifier: email, verified: true, stepUpCapable: false });
+    expect(identity).toEqual({ type: 'email', identifier: email, verified: true });
     await expect(strategy.verify({ email, code }, context())).rejects.toMatchObject({ code: 'CHALLENGE_INVALID' });
   });
 

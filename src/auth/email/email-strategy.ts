@@ -41,6 +41,8 @@ export function createEmailStrategy(deps: StrategyDeps, mailer: Mailer | null = 
   const codes = createEmailCodeRepository(deps.db);
   return {
     name: 'email',
+    // A code proves the mailbox, but email is no authenticator (NIST SP 800-63B-4 §3.1.3).
+    authenticator: false,
     challengeBody: ChallengeBody,
     challengeResponse: ChallengeResponse,
     proofBody: ProofBody,
@@ -98,7 +100,7 @@ async function verifyCode(deps: StrategyDeps, codes: EmailCodeRepository, rawEma
   if (!timingSafeEqual(given, attempt.challengeHash)) throw new AppError('PROOF_INVALID', 'The code is not correct.');
   // Two right submissions at once: one spends the code, the other finds it spent.
   if (!(await codes.consume(attempt.id))) throw noLiveCode();
-  return { type: 'email', identifier: email, verified: true, stepUpCapable: false };
+  return { type: 'email', identifier: email, verified: true };
 }
 
 function tooMany(retryAfterSeconds: number): AppError {

@@ -46,6 +46,7 @@ export function createKeyStrategy(deps: StrategyDeps): SignInStrategy | null {
 
   return {
     name: 'key',
+    authenticator: true,
     challengeBody,
     challengeResponse,
     proofBody,
@@ -78,7 +79,6 @@ export function createKeyStrategy(deps: StrategyDeps): SignInStrategy | null {
         type: 'key',
         identifier: didKeyOf(rawKey),
         verified: true,
-        stepUpCapable: true,
         persistCredential: async (trx, accountId) => {
           await trx.insertInto('key_credentials').values({ account_id: accountId, public_key: rawKey }).execute();
         },

@@ -97,7 +97,6 @@ export function createPasskeyStrategy(deps: StrategyDeps): SignInStrategy | null
       type: 'passkey',
       identifier: credential.id,
       verified: true,
-      stepUpCapable: true,
       registersCredential: true,
       persistCredential: (trx, accountId) =>
         passkeys.insert(trx, accountId, {
@@ -129,11 +128,12 @@ export function createPasskeyStrategy(deps: StrategyDeps): SignInStrategy | null
     const outcome = await passkeys.recordAssertion(response.id, verification.authenticationInfo.newCounter);
     // A counter that did not grow means a copy of the key is in use: flagged, and refused.
     if (outcome !== 'accepted') throw proofInvalid();
-    return { type: 'passkey', identifier: response.id, verified: true, stepUpCapable: true };
+    return { type: 'passkey', identifier: response.id, verified: true };
   }
 
   return {
     name: 'passkey',
+    authenticator: true,
     challengeBody: PasskeyChallengeBody,
     challengeResponse: PasskeyChallengeResponse,
     proofBody: PasskeyProofBody,

@@ -124,7 +124,7 @@ describe('social verify', () => {
     const callbackUrl = await new IdpBrowser({ login: 'bob', password: 'bob-password' }).authorize(String(authorizationUrl));
     expect(callbackUrl.startsWith(`${REDIRECT_URI}?`)).toBe(true);
     const identity = await social.verify({ callbackUrl, verificationId }, signIn);
-    expect(identity).toEqual({ type: 'social', identifier: `${idp.issuer} bob`, provider: 'idp', verified: true, stepUpCapable: true });
+    expect(identity).toEqual({ type: 'social', identifier: `${idp.issuer} bob`, provider: 'idp', verified: true });
   });
 
   it('step-up makes the provider authenticate the person again, even with its session still open', async () => {

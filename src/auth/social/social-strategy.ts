@@ -116,6 +116,7 @@ export function createSocialStrategy(
 
   return {
     name: 'social',
+    authenticator: true,
     challengeBody,
     challengeResponse,
     proofBody,
@@ -194,5 +195,5 @@ export function createSocialStrategy(
 
 function identityOf(provider: OidcProviderConfig, issuer: string, subject: string): VerifiedIdentity {
   // Issuer and subject together are the only stable, unique key OpenID Connect gives (Core §5.7).
-  return { type: 'social', identifier: `${issuer} ${subject}`, provider: provider.name, verified: true, stepUpCapable: true };
+  return { type: 'social', identifier: `${issuer} ${subject}`, provider: provider.name, verified: true };
 }

@@ -51,6 +51,7 @@ export function createWalletStrategy(deps: StrategyDeps): SignInStrategy | null 
 
   return {
     name: 'wallet',
+    authenticator: true,
     challengeBody,
     challengeResponse,
     proofBody,
@@ -90,7 +91,7 @@ export function createWalletStrategy(deps: StrategyDeps): SignInStrategy | null 
       }
       if (!(await signedBy(address, text, signature))) throw new AppError('PROOF_INVALID', 'The signature does not verify for the message\'s address.');
       // Spec 003: identifiers are lower-cased; the checksum was checked above, so nothing is lost.
-      return { type: 'wallet', identifier: address.toLowerCase(), verified: true, stepUpCapable: true };
+      return { type: 'wallet', identifier: address.toLowerCase(), verified: true };
     },
   };
 }

@@ -3,6 +3,7 @@ import type { SealedEmail } from '../../crypto/email-box.js';
 import { isUniqueViolation, type Db, type Tx } from '../../db/database.js';
 import { appendEvent } from '../../events/outbox.js';
 import { completeSignIn, type SignInOutcome, type SignInPlan } from './sign-in-repository.js';
+import { inheritFromRetired } from './retired-methods.js';
 import { insertInitialPersona, type InitialPersona } from '../personas/initial-persona-repository.js';
 
 /** An email account as sign-in needs it. */
@@ -41,6 +42,13 @@ export interface AccountRepository {
   signIn(account: EmailAccount, plan: SignInPlan): Promise<LoginResult>;
   /** Compare-and-set: a concurrent password change is never overwritten by an upgrade of the old hash. */
   replacePasswordHash(accountId: string, previous: string, next: string): Promise<void>;
+  /** The sealed address of an email account, or null for any other account. */
+  sealedEmailOf(accountId: string): Promise<SealedEmail | null>;
+  /**
+   * Sets (or replaces) an email account's password, and ends every other signed-in session of the
+   * account: whoever knew the old password is out. Answers how many sessions ended.
+   */
+  setPassword(account: { readonly accountId: string; readonly profileId: string }, hash: string, keepSessionId: string): Promise<number>;
 }
 
 export function createAccountRepository(db: Db): AccountRepository {
@@ -68,6 +76,7 @@ export function createAccountRepository(db: Db): AccountRepository {
             .insertInto('accounts')
             .values({ id: account.accountId, type: 'email', lookup_key: account.lookupKey, accountability_profile_id: profile.id, verified: false })
             .execute();
+          await inheritFromRetired(trx, 'email', account.lookupKey, profile.id);
           await trx
             .insertInto('account_emails')
             .values({ account_id: account.accountId, key_id: account.email.keyId, sealed: account.email.sealed })
@@ -110,6 +119,28 @@ export function createAccountRepository(db: Db): AccountRepository {
         .where('hash', '=', previous)
         .execute();
     },
+
+    async sealedEmailOf(accountId) {
+      const row = await db.selectFrom('account_emails').select(['key_id as keyId', 'sealed']).where('account_id', '=', accountId).executeTakeFirst();
+      return row ?? null;
+    },
+
+    setPassword: ({ accountId, profileId }, hash, keepSessionId) =>
+      db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('password_credentials')
+          .values({ account_id: accountId, hash })
+          .onConflict((conflict) => conflict.column('account_id').doUpdateSet({ hash, updated_at: sql<Date>`now()` }))
+          .execute();
+        const ended = await trx
+          .deleteFrom('sessions')
+          .where('account_id', '=', accountId)
+          .where('id', '<>', keepSessionId)
+          .where('idle_timeout_seconds', 'is not', null)
+          .executeTakeFirst();
+        await appendEvent(trx, { type: 'PasswordChanged', payload: { accountId, accountabilityProfileId: profileId } });
+        return Number(ended.numDeletedRows);
+      }),
   };
 }
 

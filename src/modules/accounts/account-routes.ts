@@ -5,7 +5,10 @@ import type { Clock } from '../../clock.js';
 import { body, errorResponses } from '../../http/schemas.js';
 import { clearSessionCookie } from '../../http/session-cookie.js';
 import { applySignInCookies, browserOf } from '../../http/sign-in-cookies.js';
+import { AppError } from '../../errors.js';
+import { signedInCaller } from '../../http/visitor.js';
 import type { SessionService } from '../sessions/session-service.js';
+import type { StepUpService } from '../step-up/step-up-service.js';
 import type { AccountService, Authenticated } from './account-service.js';
 
 /** Sign-in bodies are a few hundred bytes; a small cap keeps junk from reaching the parser. */
@@ -39,6 +42,8 @@ export interface AccountRoutesDeps {
   readonly clock: Clock;
   /** The signed-in cookie's Max-Age: the session's absolute timeout. */
   readonly sessionMaxAgeSeconds: number;
+  /** Setting a password is a sensitive change (step-up). */
+  readonly stepUp: StepUpService;
 }
 
 /**
@@ -97,6 +102,33 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesDeps> = async
       const result = await accounts.login(request.body, browserOf(request));
       answer(request, reply, result);
       return { personaId: result.persona?.id ?? null, displayName: result.persona?.displayName ?? null, correlationId: request.id };
+    },
+  );
+
+  app.put(
+    '/api/v2/auth/password',
+    {
+      bodyLimit,
+      schema: {
+        tags: ['auth'],
+        summary: 'Set or change your password',
+        description:
+          'For a session signed in with an email address (by password or by code). Needs a fresh sign-in ' +
+          '(403 STEP_UP_REQUIRED, see POST /api/v2/auth/step-up); the password policy applies (WEAK_PASSWORD). Every other ' +
+          'signed-in session of the account ends, on every device.',
+        body: Type.Object({ newPassword: Password }, { additionalProperties: false }),
+        response: {
+          200: body({ passwordSet: Type.Literal(true), otherSessionsEnded: Type.Integer({ minimum: 0 }) }),
+          ...errorResponses(400, 401, 403, 413),
+        },
+      },
+    },
+    async (request) => {
+      const caller = await signedInCaller(request);
+      if (!caller) throw new AppError('SESSION_REQUIRED', 'Sign in with your email address first.');
+      await deps.stepUp.require(caller);
+      const otherSessionsEnded = await accounts.setPassword(caller, request.body.newPassword);
+      return { passwordSet: true as const, otherSessionsEnded, correlationId: request.id };
     },
   );
 

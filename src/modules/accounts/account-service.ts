@@ -5,6 +5,7 @@ import type { Pseudonyms } from '../../crypto/pseudonyms.js';
 import { newToken, type TokenHasher } from '../../crypto/tokens.js';
 import { AppError } from '../../errors.js';
 import type { Reservation } from '../../rate-limit/attempt-limiter.js';
+import type { SessionContext } from '../sessions/session.js';
 import { displayNameKey, displayNameProblem, normalizeDisplayName } from '../personas/display-name.js';
 import type { AccountRepository, PersonaRef } from './account-repository.js';
 import type { LoginThrottle } from './login-throttle.js';
@@ -37,6 +38,11 @@ export interface LoginInput {
 export interface AccountService {
   register(input: RegisterInput, browser: Browser): Promise<Authenticated>;
   login(input: LoginInput, browser: Browser): Promise<Authenticated>;
+  /**
+   * Sets or changes the password of the email account the caller signed in with (the caller has
+   * stepped up); every other signed-in session of the account ends. Answers how many did.
+   */
+  setPassword(caller: Pick<SessionContext, 'sessionId' | 'accountId' | 'accountType' | 'accountabilityProfileId'>, password: string): Promise<number>;
 }
 
 export interface AccountServiceDeps {
@@ -127,6 +133,17 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
       const [sessionToken, anonToken] = [newToken(), newToken()];
       const result = await accounts.signIn(account, signInPlan(browser, sessionToken, anonToken));
       return finish(result, result.persona, sessionToken, anonToken);
+    },
+
+    async setPassword(caller, password) {
+      const sealed = caller.accountType === 'email' ? await accounts.sealedEmailOf(caller.accountId) : null;
+      const email = sealed && emails.open(caller.accountId, sealed);
+      if (!email) throw new AppError('VALIDATION_FAILED', 'A password belongs to an email address: sign in with yours to set it.');
+      const weaknesses = passwordWeaknesses(password, email);
+      if (weaknesses.length > 0) throw new AppError('WEAK_PASSWORD', `Choose another password: ${weaknesses.join('; ')}.`);
+      const ended = await accounts.setPassword({ accountId: caller.accountId, profileId: caller.accountabilityProfileId }, await passwords.hash(password), caller.sessionId);
+      if (ended > 0) await evictProfile(caller.accountabilityProfileId);
+      return ended;
     },
   };
 }

@@ -21,11 +21,12 @@ export interface InheritedAccountability {
  * the signed-in person takes on the guest's accountability where it is stricter — the higher risk
  * level, the higher abuse score, and a ban. Never the other way round: nothing is relaxed, so
  * neither registering nor signing in can launder a ban or a risk level. Null when nothing changes.
+ * The same rule serves direct links and retired methods; `origin` names the source in a ban's reason.
  */
-export function inheritFromGuest(guest: HeldAccountability, person: HeldAccountability): InheritedAccountability | null {
+export function inheritFromGuest(guest: HeldAccountability, person: HeldAccountability, origin = 'a linked guest'): InheritedAccountability | null {
   const riskLevel = RISK_LEVELS.indexOf(guest.riskLevel) > RISK_LEVELS.indexOf(person.riskLevel) ? guest.riskLevel : undefined;
   const abuseScore = guest.abuseScore > person.abuseScore ? guest.abuseScore : undefined;
-  const banReason = guest.banned && !person.banned ? `inherited from a linked guest: ${guest.banReason ?? 'banned'}` : undefined;
+  const banReason = guest.banned && !person.banned ? `inherited from ${origin}: ${guest.banReason ?? 'banned'}` : undefined;
   if (riskLevel === undefined && abuseScore === undefined && banReason === undefined) return null;
   return {
     ...(riskLevel === undefined ? {} : { riskLevel }),

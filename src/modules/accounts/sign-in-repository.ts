@@ -103,7 +103,8 @@ export async function completeSignIn(trx: Tx, write: SignInWrite, plan: SignInPl
   return { sessionCreated: true, sessionPublicId: session.public_id, anonymousRotated, evict };
 }
 
-async function lockPerson(trx: Tx, profileId: string): Promise<HeldAccountability> {
+/** The person's accountability, locked until commit. */
+export async function lockPerson(trx: Tx, profileId: string): Promise<HeldAccountability> {
   const person = await trx
     .selectFrom('accountability_profiles')
     .select(['risk_level as riskLevel', 'abuse_score as abuseScore', 'banned_at as bannedAt', 'ban_reason as banReason'])
@@ -152,18 +153,25 @@ async function linkGuest(trx: Tx, guestAccountId: string, write: SignInWrite): P
   });
 }
 
+/** How a ban's inherited reason names where it came from. */
+const ORIGINS = {
+  'inferred-guest-link': 'a linked guest',
+  'direct-link': 'a linked sign-in method',
+  'retired-method': 'a sign-in method of a deleted or unlinked identity',
+} as const;
+
 /**
  * Raises the person to another identity's stricter accountability (a guest seen signing in, or one
- * merged by a link), inside the caller's transaction; true when that bans them.
+ * merged by a link, a retired method), inside the caller's transaction; true when that bans them.
  */
 export async function inheritAccountability(
   trx: Tx,
   from: HeldAccountability,
   person: HeldAccountability,
   profileId: string,
-  source: 'inferred-guest-link' | 'direct-link',
+  source: 'inferred-guest-link' | 'direct-link' | 'retired-method',
 ): Promise<boolean> {
-  const inherited = inheritFromGuest(from, person);
+  const inherited = inheritFromGuest(from, person, ORIGINS[source]);
   if (!inherited) return false;
   await trx
     .updateTable('accountability_profiles')

@@ -4,6 +4,7 @@ import { isUniqueViolation, type Db, type Tx } from '../../db/database.js';
 import { appendEvent } from '../../events/outbox.js';
 import type { AccountType, PrivacyMode } from '../accounts/account.js';
 import type { HeldAccountability } from '../accounts/guest-inheritance.js';
+import { retireMethods } from '../accounts/retired-methods.js';
 import { inheritAccountability } from '../accounts/sign-in-repository.js';
 import { selectablePersonas } from './identity-graph.js';
 import { readGraph, recomputeAccess } from './persona-access-repository.js';
@@ -39,12 +40,6 @@ export interface IdentityLinkRepository {
   setPrivacy(profileId: string, accountId: string, mode: PrivacyMode, selected: readonly string[]): Promise<'changed' | 'invalid-selection'>;
   /** Removes a sign-in method from the person; its personas stay with `keeperAccountId`. */
   unlink(profileId: string, accountId: string, keeperAccountId: string): Promise<'unlinked' | 'last-method'>;
-  /** The person an account belongs to, or null. */
-  ownerOf(type: AccountType, lookupKey: Buffer): Promise<string | null>;
-  /** Whether the session authenticated strongly within the window (step-up). */
-  isFresh(sessionId: string, windowSeconds: number): Promise<boolean>;
-  /** Records a step-up on the session: it counts as freshly and strongly authenticated. */
-  markSteppedUp(sessionId: string): Promise<void>;
 }
 
 export interface Caller {
@@ -162,7 +157,7 @@ export function createIdentityLinkRepository(db: Db): IdentityLinkRepository {
 
     unlink: (profileId, accountId, keeperAccountId) =>
       db.transaction().execute(async (trx) => {
-        await lockProfiles(trx, [profileId]);
+        const [person] = await lockProfiles(trx, [profileId]);
         const methods = await trx
           .selectFrom('accounts')
           .select('id')
@@ -172,31 +167,13 @@ export function createIdentityLinkRepository(db: Db): IdentityLinkRepository {
         if (methods.length <= 1) return 'last-method' as const;
         // The personas it made stay with the person, in the hands of the account that unlinked it.
         await trx.updateTable('personas').set({ owner_account_id: keeperAccountId }).where('owner_account_id', '=', accountId).execute();
+        // Unlinking cannot shed a mark: the method keeps passing it to whoever holds it next.
+        if (person) await retireMethods(trx, profileId, person, [accountId]);
         await trx.deleteFrom('accounts').where('id', '=', accountId).where('accountability_profile_id', '=', profileId).execute();
         await appendEvent(trx, { type: 'AccountsUnlinked', payload: { accountId, accountabilityProfileId: profileId } });
         await recomputeAccess(trx, profileId);
         return 'unlinked' as const;
       }),
-
-    async ownerOf(type, lookupKey) {
-      const row = await db.selectFrom('accounts').select('accountability_profile_id').where('type', '=', type).where('lookup_key', '=', lookupKey).executeTakeFirst();
-      return row?.accountability_profile_id ?? null;
-    },
-
-    async isFresh(sessionId, windowSeconds) {
-      const row = await db
-        .selectFrom('sessions')
-        .select('id')
-        .where('id', '=', sessionId)
-        .where('step_up_capable', '=', true)
-        .where('authenticated_at', '>', sql<Date>`now() - make_interval(secs => ${windowSeconds})`)
-        .executeTakeFirst();
-      return row !== undefined;
-    },
-
-    async markSteppedUp(sessionId) {
-      await db.updateTable('sessions').set({ authenticated_at: sql<Date>`now()`, step_up_capable: true }).where('id', '=', sessionId).execute();
-    },
   };
 }
 

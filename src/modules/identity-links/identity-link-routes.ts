@@ -41,7 +41,7 @@ export interface IdentityLinkRoutesDeps {
   readonly strategies: ReadonlyMap<string, SignInStrategy>;
 }
 
-/** Spec 003's identity graph: link sign-in methods, see them, choose what each may see, unlink, step up. */
+/** Spec 003's identity graph: link sign-in methods, see them, choose what each may see, unlink. */
 export const identityLinkRoutes: FastifyPluginAsyncTypebox<IdentityLinkRoutesDeps> = async (app, { links, strategies }) => {
   const methods = [...strategies.values()];
 
@@ -154,29 +154,4 @@ export const identityLinkRoutes: FastifyPluginAsyncTypebox<IdentityLinkRoutesDep
     },
     async (request) => ({ ...(await links.unlink(await signedIn(request), request.params.ref)), correlationId: request.id }),
   );
-
-  if (methods.length > 0) {
-    app.post(
-      '/api/v2/auth/step-up',
-      {
-        schema: {
-          tags: ['identity graph'],
-          summary: 'Confirm it is you (a fresh sign-in for sensitive changes)',
-          description:
-            'Any of your methods except an email code, with a challenge made with `purpose: "step-up"`. For the next ' +
-            'STEP_UP_WINDOW_SECONDS the session may link, unlink and delete.',
-          body: Type.Union(
-            methods.map((strategy) => Type.Object({ strategy: Type.Literal(strategy.name), ...strategy.proofBody.properties }, { additionalProperties: false })),
-          ),
-          response: { 200: body({ steppedUp: Type.Literal(true) }), ...errorResponses(400, 401, 403, 429) },
-        },
-      },
-      async (request) => {
-        const caller = await signedIn(request);
-        const { strategy, ...proof } = request.body as { strategy: string } & Record<string, unknown>;
-        await links.stepUp(caller, strategy, proof, request.ip);
-        return { steppedUp: true as const, correlationId: request.id };
-      },
-    );
-  }
 };

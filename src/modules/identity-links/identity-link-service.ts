@@ -9,6 +9,7 @@ import type { TokenHasher } from '../../crypto/tokens.js';
 import { AppError } from '../../errors.js';
 import type { AccountType, PrivacyMode } from '../accounts/account.js';
 import type { SessionContext } from '../sessions/session.js';
+import type { StepUpService } from '../step-up/step-up-service.js';
 import type { IdentityLinkRepository, StoredGraphAccount } from './identity-link-repository.js';
 
 /** One of the caller's sign-in methods, as the identity graph shows it (no internal id, the identifier masked). */
@@ -52,8 +53,6 @@ export interface IdentityLinkService {
   graph(caller: SessionContext): Promise<IdentityGraphView>;
   setPrivacy(caller: SessionContext, accountRef: string | undefined, mode: PrivacyMode, personaIds: readonly string[]): Promise<IdentityGraphView>;
   unlink(caller: SessionContext, accountRef: string): Promise<IdentityGraphView>;
-  /** A fresh, strong authentication with any of the person's methods; the session may then link, unlink and delete. */
-  stepUp(caller: SessionContext, strategy: string, proof: Record<string, unknown>, client: string): Promise<void>;
 }
 
 export interface IdentityLinkServiceDeps {
@@ -62,7 +61,7 @@ export interface IdentityLinkServiceDeps {
   readonly hasher: TokenHasher;
   readonly emails: EmailBox;
   readonly identifiers: DataBox;
-  readonly stepUpWindowSeconds: number;
+  readonly stepUp: StepUpService;
   readonly evictProfile: (accountabilityProfileId: string) => Promise<void>;
 }
 
@@ -121,15 +120,6 @@ export function createIdentityLinkService(deps: IdentityLinkServiceDeps): Identi
     };
   }
 
-  async function requireStepUp(caller: SessionContext): Promise<void> {
-    if (await links.isFresh(caller.sessionId, deps.stepUpWindowSeconds)) return;
-    throw new AppError(
-      'STEP_UP_REQUIRED',
-      `This needs a fresh sign-in from the last ${Math.round(deps.stepUpWindowSeconds / 60)} minutes with a password, wallet, passkey, key or ` +
-        'social account (POST /api/v2/auth/step-up). An email code cannot confirm it.',
-    );
-  }
-
   /** The account a ref names, among those the caller can see. */
   async function accountOf(caller: SessionContext, ref: string | undefined): Promise<string> {
     if (ref === undefined) return caller.accountId;
@@ -153,7 +143,7 @@ export function createIdentityLinkService(deps: IdentityLinkServiceDeps): Identi
     graph,
 
     async link(caller, request, browser) {
-      await requireStepUp(caller);
+      await deps.stepUp.require(caller);
       const person = { accountId: caller.accountId, profileId: caller.accountabilityProfileId };
       if (request.targetType === 'guest') {
         // The proof of a guest identity is holding its token: the browser's own anon_id cookie.
@@ -192,7 +182,7 @@ export function createIdentityLinkService(deps: IdentityLinkServiceDeps): Identi
     },
 
     async unlink(caller, accountRef) {
-      await requireStepUp(caller);
+      await deps.stepUp.require(caller);
       const accountId = await accountOf(caller, accountRef);
       if (accountId === caller.accountId) {
         throw new AppError('VALIDATION_FAILED', 'Unlink another sign-in method; to drop this one, sign in with another and unlink it from there.');
@@ -201,18 +191,6 @@ export function createIdentityLinkService(deps: IdentityLinkServiceDeps): Identi
       if (result === 'last-method') throw new AppError('LAST_SIGN_IN_METHOD', 'This is your last sign-in method; it cannot be unlinked.');
       await afterChange([caller.accountabilityProfileId]);
       return graph(caller);
-    },
-
-    async stepUp(caller, strategy, proof, client) {
-      const identity = await auth.verify(strategy, proof, { client, purpose: 'step-up', accountId: caller.accountId });
-      if (identity.registersCredential) throw new AppError('PROOF_INVALID', 'Step up with a passkey you have, not a new one.');
-      const accountId = randomUUID();
-      const owner = await links.ownerOf(identity.type, auth.accountKeys(identity, accountId).lookupKey);
-      if (owner !== caller.accountabilityProfileId) throw new AppError('PROOF_INVALID', 'That sign-in method is not one of yours.');
-      if (!identity.stepUpCapable) {
-        throw new AppError('STEP_UP_REQUIRED', 'An email code cannot confirm a sensitive change (NIST SP 800-63B-4); use another method.');
-      }
-      await links.markSteppedUp(caller.sessionId);
     },
   };
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { AppError } from '../../errors.js';
 import { body, errorResponses } from '../../http/schemas.js';
+import type { StepUpService } from '../step-up/step-up-service.js';
 import type { PersonaService } from './persona-service.js';
 
 const Uuid = Type.String({ format: 'uuid' });
@@ -32,7 +33,13 @@ const PersonaParams = Type.Object({ id: Uuid }, { additionalProperties: false })
 const PersonaBody = body({ persona: PublicPersonaSchema });
 
 /** The caller's persona routes (visitor scope: `request.caller()` is the person acting). */
-export const personaRoutes: FastifyPluginAsyncTypebox<{ personas: PersonaService }> = async (app, { personas }) => {
+export interface PersonaRoutesDeps {
+  readonly personas: PersonaService;
+  /** Permanent deletion is a sensitive change: a signed-in session must be fresh (guests need not). */
+  readonly stepUp: StepUpService;
+}
+
+export const personaRoutes: FastifyPluginAsyncTypebox<PersonaRoutesDeps> = async (app, { personas, stepUp }) => {
   app.get(
     '/personas',
     {
@@ -125,16 +132,20 @@ export const personaRoutes: FastifyPluginAsyncTypebox<{ personas: PersonaService
       schema: {
         tags: ['personas'],
         summary: 'Delete a persona permanently',
-        description: 'Anonymized at once; the row is purged after the purge period. Refused with LEGAL_HOLD under a legal hold.',
+        description:
+          'Anonymized at once; the row is purged after the purge period. Refused with LEGAL_HOLD under a legal hold. A ' +
+          'signed-in session needs a fresh sign-in (403 STEP_UP_REQUIRED, see POST /api/v2/auth/step-up).',
         params: PersonaParams,
         response: {
           200: body({ deleted: Type.Literal(true), purgeAfter: Type.String({ format: 'date-time' }) }),
-          ...errorResponses(401, 404, 409),
+          ...errorResponses(401, 403, 404, 409),
         },
       },
     },
     async (request) => {
-      const { purgeAfter } = await personas.deletePermanently(await request.caller(), request.params.id);
+      const caller = await request.caller();
+      await stepUp.require(caller);
+      const { purgeAfter } = await personas.deletePermanently(caller, request.params.id);
       return { deleted: true as const, purgeAfter, correlationId: request.id };
     },
   );

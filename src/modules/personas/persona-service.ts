@@ -23,6 +23,11 @@ export interface PersonaService {
   reactivate(caller: PersonaCaller, personaId: string): Promise<PublicPersona>;
   /** Anonymizes the persona at once and schedules its purge; refused under a legal hold. */
   deletePermanently(caller: PersonaCaller, personaId: string): Promise<{ readonly purgeAfter: string }>;
+  /**
+   * Deletes the caller's whole identity: every persona anonymized (purged after the purge period),
+   * every sign-in method, session and credential gone. Refused under a legal hold.
+   */
+  eraseIdentity(caller: PersonaCaller): Promise<{ readonly purgeAfter: string }>;
   /** Makes a live persona the caller's session's active one. */
   switchActive(caller: PersonaCaller, personaId: string): Promise<PublicPersona>;
   /** What the policy engine says about the caller doing `action` (as `personaId`, or the active persona). */
@@ -60,8 +65,15 @@ function subjectOf(person: Person, trustLevel: TrustLevel | null) {
   return { banned: person.banned, riskLevel: person.riskLevel, trustLevel };
 }
 
+const ANONYMIZED_PREFIX = 'deleted-';
+
 /** An anonymized name for a deleted persona: random, so it cannot be traced back to the old one. */
-const anonymizedName = () => `deleted-${randomBytes(6).toString('hex')}`;
+const anonymizedName = () => `${ANONYMIZED_PREFIX}${randomBytes(6).toString('hex')}`;
+
+/** GDPR Art. 17(3)(e): data under a legal hold stays until the hold is released. */
+function refuseUnderLegalHold(unit: PersonWork, what: string): void {
+  if (unit.person.legalHold) throw new AppError('LEGAL_HOLD', `${what} cannot be deleted while a legal hold applies.`);
+}
 
 export function createPersonaService({ personas, policies, authorIdOf, invalidation, clock }: PersonaServiceDeps): PersonaService {
   /** Sessions cached on any node show the change on their next request. */
@@ -93,6 +105,21 @@ export function createPersonaService({ personas, policies, authorIdOf, invalidat
   /** Keeps a released name reserved for its holder through the reuse window (impersonation). */
   async function releaseName(unit: PersonWork, key: string, now: Date, policy: Policies): Promise<void> {
     if (policy.display_name_reuse_window_days > 0) await unit.holdName(key, addDays(now, policy.display_name_reuse_window_days));
+  }
+
+  /**
+   * Anonymizes a persona and schedules its purge (a retired one keeps the purge date it has). Its
+   * name stays reserved through the reuse window, so nobody else can pose as it at once.
+   */
+  async function erase(unit: PersonWork, persona: PersonaRecord, policy: Policies, now: Date): Promise<Date> {
+    const anonymized = anonymizedName();
+    const purgeAfter = persona.deletedAt && persona.purgeAfter ? persona.purgeAfter : addDays(now, policy.deletion_purge_days);
+    await unit.updatePersona(persona.id, {
+      displayName: anonymized, displayNameKey: anonymized, avatarUrl: null, isActive: false, deletedAt: persona.deletedAt ?? now, purgeAfter,
+    });
+    if (!persona.displayNameKey.startsWith(ANONYMIZED_PREFIX)) await releaseName(unit, persona.displayNameKey, now, policy);
+    await unit.appendEvent({ type: 'PersonaDeleted', payload: { personaId: persona.id, purgeAfter: purgeAfter.toISOString() } });
+    return purgeAfter;
   }
 
   async function decide(unit: PersonWork, action: string, trustLevel: TrustLevel | null, policy: Policies, now: Date) {
@@ -195,18 +222,27 @@ export function createPersonaService({ personas, policies, authorIdOf, invalidat
     async deletePermanently(caller, personaId) {
       const [policy, now] = [await policies.current(), clock.now()];
       return onPersona(caller, personaId, async (unit, persona) => {
-        // GDPR Art. 17(3)(e): data under a legal hold stays until the hold is released.
-        if (unit.person.legalHold) throw new AppError('LEGAL_HOLD', 'This persona cannot be deleted while a legal hold applies.');
+        refuseUnderLegalHold(unit, 'This persona');
         await unit.lockNames([persona.displayNameKey]);
-        const anonymized = anonymizedName();
-        const purgeAfter = addDays(now, policy.deletion_purge_days);
-        await unit.updatePersona(persona.id, {
-          displayName: anonymized, displayNameKey: anonymized, avatarUrl: null, isActive: false, deletedAt: now, purgeAfter,
-        });
-        await releaseName(unit, persona.displayNameKey, now, policy);
-        await unit.appendEvent({ type: 'PersonaDeleted', payload: { personaId: persona.id, purgeAfter: purgeAfter.toISOString() } });
-        return { purgeAfter: purgeAfter.toISOString() };
+        return { purgeAfter: (await erase(unit, persona, policy, now)).toISOString() };
       });
+    },
+
+    async eraseIdentity(caller) {
+      const [policy, now] = [await policies.current(), clock.now()];
+      const profileId = caller.accountabilityProfileId;
+      const purgeAfter = await personas.withPerson(profileId, async (unit) => {
+        refuseUnderLegalHold(unit, 'This identity');
+        const all = await unit.allPersonas();
+        await unit.lockNames(all.map((persona) => persona.displayNameKey));
+        for (const persona of all) await erase(unit, persona, policy, now);
+        await unit.eraseSignInMethods();
+        const purgeAfter = addDays(now, policy.deletion_purge_days);
+        await unit.appendEvent({ type: 'IdentityDeleted', payload: { accountabilityProfileId: profileId, purgeAfter: purgeAfter.toISOString() } });
+        return purgeAfter;
+      });
+      await evict(profileId);
+      return { purgeAfter: purgeAfter.toISOString() };
     },
 
     async switchActive(caller, personaId) {

@@ -3,6 +3,7 @@ import type { Db, Tx } from '../../db/database.js';
 import type { PersonasTable } from '../../db/schema.js';
 import { recomputeAccess } from '../identity-links/persona-access-repository.js';
 import { appendEvent } from '../../events/outbox.js';
+import { eraseSignInMethods } from '../accounts/identity-erasure.js';
 import type { NewEvent } from '../../events/event.js';
 import type { RiskLevel } from '../accountability/accountability.js';
 import type { PersonaOrigin, PersonaRecord } from './persona.js';
@@ -62,7 +63,6 @@ export interface PersonWork {
   dropHold(key: string): Promise<void>;
   insertPersona(persona: NewPersona): Promise<PersonaRecord>;
   updatePersona(id: string, changes: PersonaChanges): Promise<PersonaRecord>;
-  /** Lets these accounts act as the persona. */
   /** Rewrites which of the person's accounts may act as which persona, from their privacy modes. */
   refreshAccess(): Promise<void>;
   /** Points every session acting as `from` at `to`. */
@@ -70,6 +70,10 @@ export interface PersonWork {
   /** Makes the persona the session's active one if the session has no live active persona. */
   activateIfNone(sessionId: string, personaId: string): Promise<void>;
   appendEvent(event: NewEvent): Promise<void>;
+  /** Every persona of the person, in any state (identity deletion anonymizes them all). */
+  allPersonas(): Promise<PersonaRecord[]>;
+  /** Removes every sign-in method of the person with its sessions and credentials (see identity-erasure.ts). */
+  eraseSignInMethods(): Promise<void>;
 }
 
 /** Advisory-lock class of display names (`pg_advisory_xact_lock(class, hash)`), apart from any other use. */
@@ -248,5 +252,12 @@ export function unitOfWork(trx: Tx, person: Person): PersonWork {
     },
 
     appendEvent: (event) => appendEvent(trx, event),
+
+    async allPersonas() {
+      const rows = await trx.selectFrom('personas').selectAll().where('accountability_profile_id', '=', person.id).orderBy('created_at').execute();
+      return rows.map(toRecord);
+    },
+
+    eraseSignInMethods: () => eraseSignInMethods(trx, person.id),
   };
 }
