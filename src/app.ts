@@ -171,6 +171,7 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     sessions: config.sessions,
     evictProfile,
   });
+  const policies = createPolicyService({ policies: createPolicyRepository(database.db), clock });
   const signIn = composeSignIn({
     config,
     db: database.db,
@@ -181,6 +182,7 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     limiter: attemptLimiter,
     sessions,
     evictProfile,
+    maxLivePersonas: async () => (await policies.current()).max_personas_per_user,
   });
   app.addHook('onReady', () => signIn.keyring.refresh());
   const adminTokens = createAdminTokenService({
@@ -190,7 +192,6 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     clock,
   });
   const spaces = createSpaceService(createSpaceRepository(database.db));
-  const policies = createPolicyService({ policies: createPolicyRepository(database.db), clock });
   // Trust & safety derives a risk level from a new abuse score under the thresholds in force.
   const riskThresholds = async () => (await policies.current()).risk_thresholds;
   const accountability = createAccountabilityService({ accountability: createAccountabilityRepository(database.db), invalidation, riskThresholds });

@@ -42,6 +42,8 @@ export interface SignInCompositionDeps {
   readonly limiter: AttemptLimiter;
   readonly sessions: SessionService;
   readonly evictProfile: (accountabilityProfileId: string) => Promise<void>;
+  /** The policy's live-persona limit, which a guest merge must respect. */
+  readonly maxLivePersonas: () => Promise<number>;
 }
 
 /**
@@ -77,7 +79,9 @@ export function composeSignIn(deps: SignInCompositionDeps) {
     challengeLimit: config.signIn.challengeLimit,
   });
   const stepUp = createStepUpService({ repository: createStepUpRepository(db), auth, windowSeconds: config.signIn.stepUpWindowSeconds });
-  const links = createIdentityLinkService({ links: createIdentityLinkRepository(db), auth, hasher, emails, identifiers, stepUp, evictProfile });
+  const links = createIdentityLinkService({
+    links: createIdentityLinkRepository(db), auth, hasher, emails, identifiers, stepUp, evictProfile, maxLivePersonas: deps.maxLivePersonas,
+  });
 
   const routes: FastifyPluginAsync = async (visitor) => {
     await visitor.register(authRoutes, {

@@ -185,6 +185,33 @@ describe('identity graph: linking, privacy modes, step-up, unlinking (spec 003)'
     expect(gone).toBeUndefined();
   });
 
+  it('refuses to bring a guest along when the personas together would pass the live-persona limit', async () => {
+    const guest = await test.app.inject({ method: 'POST', url: '/api/v2/auth/authenticate', payload: { strategy: 'guest' } });
+    const anon = guest.cookies.find((cookie) => cookie.name === 'anon_id')!;
+    const person = await signIn(await keyProof(newKeyPair()));
+    const policy = (value: number) =>
+      test.app.inject({ method: 'PUT', url: '/admin/policies/max_personas_per_user', headers: test.adminHeaders, payload: { value } });
+    const merge = () =>
+      test.app.inject({
+        method: 'POST',
+        url: '/api/v2/auth/link-accounts',
+        payload: { targetType: 'guest' },
+        headers: { authorization: `Bearer ${person.token}`, cookie: `anon_id=${anon.value}` },
+      });
+    try {
+      expect((await policy(1)).statusCode).toBe(200);
+      const refused = await merge();
+      expect(refused.statusCode, refused.body).toBe(409);
+      expect(refused.json().code).toBe('PERSONA_LIMIT_REACHED');
+      expect((await call('GET', '/personas', person.token)).json().personas).toHaveLength(1);
+      expect((await policy(2)).statusCode).toBe(200);
+      expect((await merge()).statusCode).toBe(200);
+      expect((await call('GET', '/personas', person.token)).json().personas).toHaveLength(2);
+    } finally {
+      await test.app.inject({ method: 'DELETE', url: '/admin/policies/max_personas_per_user', headers: test.adminHeaders });
+    }
+  });
+
   it.runIf(databaseKind === 'postgres')('lets one of 20 parallel links of one identity win; the rest get IDENTITY_TAKEN', async () => {
     const wallet = newWallet();
     const people = await Promise.all(Array.from({ length: 20 }, async () => signIn(await keyProof(newKeyPair()))));

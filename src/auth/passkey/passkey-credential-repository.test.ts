@@ -81,12 +81,15 @@ describe('passkey credentials', () => {
     expect(await passkeys.listForAccount(isolated.accountId)).toEqual([{ id: isolated.credentialId, transports: ['usb'] }]);
   });
 
-  it('records a counter that grew, and a counter of 0 without lowering the stored one', async () => {
+  it('records a counter that grew; a counter back at 0 is a regression (WebAuthn L3 §7.2), both at 0 is not', async () => {
+    const never = await account(await person());
+    expect(await passkeys.recordAssertion(never.credentialId, 0)).toBe('accepted');
+    expect(await passkeys.recordAssertion(never.credentialId, 0)).toBe('accepted');
     const { credentialId } = await account(await person());
     expect(await passkeys.recordAssertion(credentialId, 3)).toBe('accepted');
     expect(await counterOf(credentialId)).toMatchObject({ counter: 3, counter_regressed_at: null, last_used_at: expect.any(Date) });
-    expect(await passkeys.recordAssertion(credentialId, 0)).toBe('accepted');
-    expect(await counterOf(credentialId)).toMatchObject({ counter: 3, counter_regressed_at: null });
+    expect(await passkeys.recordAssertion(credentialId, 0)).toBe('regressed');
+    expect(await counterOf(credentialId)).toMatchObject({ counter: 3, counter_regressed_at: expect.any(Date) });
   });
 
   it('flags a counter that did not grow, keeps the first detection time, and writes an event each time', async () => {

@@ -97,13 +97,15 @@ export function createPasskeyCredentialRepository(db: Db): PasskeyCredentialRepo
       return db.transaction().execute(async (trx): Promise<AssertionOutcome> => {
         // Compare-and-set in one statement: the counter moves only forward, so of two assertions
         // carrying the same counter (a clone racing the original) the second finds the row already
-        // moved, after waiting for the first's row lock, and falls through to the flag below. The
-        // condition is `isCounterRegression` negated (passkey-counter.ts).
+        // moved, after waiting for the first's row lock, and falls through to the flag below.
+        // WebAuthn L3 §7.2 step 22: when either count is nonzero, a new one not above the stored one
+        // signals a clone (a counter that went back to 0 included); both 0 is an authenticator
+        // that does not count (synced passkeys).
         const accepted = await trx
           .updateTable('passkey_credentials')
-          .set({ counter: sql<string>`greatest(counter, ${counter}::bigint)`, last_used_at: sql<Date>`now()` })
+          .set({ counter: sql<string>`${counter}::bigint`, last_used_at: sql<Date>`now()` })
           .where('credential_id', '=', credentialId)
-          .where(sql<boolean>`(${counter}::bigint = 0 or counter = 0 or counter < ${counter}::bigint)`)
+          .where(sql<boolean>`((${counter}::bigint = 0 and counter = 0) or counter < ${counter}::bigint)`)
           .returning('account_id')
           .executeTakeFirst();
         if (accepted) return 'accepted';

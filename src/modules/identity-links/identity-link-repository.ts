@@ -28,13 +28,18 @@ export interface StoredGraphLink {
   readonly createdAt: Date;
 }
 
-export type LinkResult = { readonly kind: 'linked'; readonly evict: readonly string[] } | { readonly kind: 'already-linked' } | { readonly kind: 'taken' };
+export type LinkResult =
+  | { readonly kind: 'linked'; readonly evict: readonly string[] }
+  | { readonly kind: 'already-linked' }
+  | { readonly kind: 'taken' }
+  /** A guest merge whose personas would take the person above the live-persona limit. */
+  | { readonly kind: 'over-limit' };
 
 export interface IdentityLinkRepository {
   /** Adds a proven method to the caller's person (its account is new), in one transaction with the link and access. */
   link(caller: Caller, account: Omit<MethodAccount, 'persona'>, privacyMode: PrivacyMode): Promise<LinkResult>;
   /** Brings the browser's guest identity (its personas, its accountability) into the caller's person. */
-  mergeGuest(caller: Caller, guestLookupKey: Buffer): Promise<LinkResult>;
+  mergeGuest(caller: Caller, guestLookupKey: Buffer, maxLivePersonas: number): Promise<LinkResult>;
   graph(profileId: string): Promise<{ accounts: StoredGraphAccount[]; links: StoredGraphLink[] }>;
   /** Sets an account's mode (and a partial selection); 'invalid-selection' names a persona it may not choose. */
   setPrivacy(profileId: string, accountId: string, mode: PrivacyMode, selected: readonly string[]): Promise<'changed' | 'invalid-selection'>;
@@ -70,7 +75,7 @@ export function createIdentityLinkRepository(db: Db): IdentityLinkRepository {
       }
     },
 
-    mergeGuest: (caller, guestLookupKey) =>
+    mergeGuest: (caller, guestLookupKey, maxLivePersonas) =>
       db.transaction().execute(async (trx): Promise<LinkResult> => {
         const guest = await trx
           .selectFrom('accounts')
@@ -84,6 +89,8 @@ export function createIdentityLinkRepository(db: Db): IdentityLinkRepository {
         // Only a guest identity that is nobody's signed-in person can be brought along.
         const others = await trx.selectFrom('accounts').select('id').where('accountability_profile_id', '=', guest.profileId).where('type', '<>', 'guest').executeTakeFirst();
         if (others || !person || !guestPerson) return { kind: 'taken' };
+        // Counted under both locks, so no persona can be created meanwhile (DESIGN.md §2 invariant 5).
+        if ((await livePersonas(trx, [caller.profileId, guest.profileId])) > maxLivePersonas) return { kind: 'over-limit' };
         await mergeProfiles(trx, guest.profileId, caller.profileId, guestPerson, person);
         await recordDirectLink(trx, caller, guest.id, 'linked');
         await recomputeAccess(trx, caller.profileId);
@@ -175,6 +182,17 @@ export function createIdentityLinkRepository(db: Db): IdentityLinkRepository {
         return 'unlinked' as const;
       }),
   };
+}
+
+async function livePersonas(trx: Tx, profileIds: readonly string[]): Promise<number> {
+  const row = await trx
+    .selectFrom('personas')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('accountability_profile_id', 'in', profileIds)
+    .where('is_active', '=', true)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 /** Locks people in a fixed order (by id), so two merges or links in opposite directions cannot deadlock. */

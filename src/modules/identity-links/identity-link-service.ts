@@ -62,6 +62,8 @@ export interface IdentityLinkServiceDeps {
   readonly emails: EmailBox;
   readonly identifiers: DataBox;
   readonly stepUp: StepUpService;
+  /** The policy's live-persona limit: a guest merge may not take the person above it. */
+  readonly maxLivePersonas: () => Promise<number>;
   readonly evictProfile: (accountabilityProfileId: string) => Promise<void>;
 }
 
@@ -148,8 +150,11 @@ export function createIdentityLinkService(deps: IdentityLinkServiceDeps): Identi
       if (request.targetType === 'guest') {
         // The proof of a guest identity is holding its token: the browser's own anon_id cookie.
         if (!browser.anonToken) throw new AppError('PROOF_INVALID', 'This browser holds no guest identity to bring along.');
-        const result = await links.mergeGuest(person, hasher.hash('anonymous', browser.anonToken));
+        const result = await links.mergeGuest(person, hasher.hash('anonymous', browser.anonToken), await deps.maxLivePersonas());
         if (result.kind === 'taken') throw new AppError('IDENTITY_TAKEN', 'This guest identity cannot be linked.');
+        if (result.kind === 'over-limit') {
+          throw new AppError('PERSONA_LIMIT_REACHED', 'Together, your personas and the guest\'s would be over the limit; deactivate some first.');
+        }
         if (result.kind === 'linked') await afterChange(result.evict);
         return graph(caller);
       }
