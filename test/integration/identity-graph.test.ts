@@ -1,6 +1,7 @@
 import type { PrivateKeyAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { Browser } from '../support/browser.js';
 import { databaseKind } from '../support/database.js';
 import { newKeyPair, signKeyChallenge, type TestKeyPair } from '../support/key-signer.js';
 import { newWallet, signWalletChallenge } from '../support/wallet-signer.js';
@@ -183,6 +184,36 @@ describe('identity graph: linking, privacy modes, step-up, unlinking (spec 003)'
     expect(held.risk_level).toBe('MEDIUM');
     const gone = await test.database.db.selectFrom('accountability_profiles').select('id').where('id', '=', guestProfile).executeTakeFirst();
     expect(gone).toBeUndefined();
+  });
+
+  it('scores inferred links (one cookie, two people: each worth less) and shows them to trust & safety only', async () => {
+    const browser = new Browser(test.app);
+    const guest = await browser.request('POST', '/api/v2/auth/authenticate', { strategy: 'guest' });
+    const profileOfPersona = async (id: string) =>
+      (await test.database.db.selectFrom('personas').select('accountability_profile_id').where('id', '=', id).executeTakeFirstOrThrow()).accountability_profile_id;
+    const guestProfile = await profileOfPersona(guest.json().profiles[0].id);
+    const signInHere = async (pair: TestKeyPair) => {
+      const challenge = await browser.request('POST', '/api/v2/auth/challenge', { strategy: 'key', publicKey: pair.publicKey });
+      const response = await browser.request('POST', '/api/v2/auth/authenticate', signKeyChallenge(challenge.json(), pair));
+      expect(response.statusCode, response.body).toBe(200);
+      return profileOfPersona(response.json().profiles[0].id);
+    };
+    const person = async (profileId: string) => (await test.app.inject({ method: 'GET', url: `/admin/people/${profileId}`, headers: test.adminHeaders })).json().person;
+
+    const first = await signInHere(newKeyPair());
+    expect((await person(first)).inferredLinks).toEqual([
+      { guestAccountabilityProfileId: guestProfile, signedInAccountabilityProfileId: first, confidence: 0.9, createdAt: expect.any(String) },
+    ]);
+    await browser.request('POST', '/auth/logout');
+    const second = await signInHere(newKeyPair());
+    const seen = (await person(guestProfile)).inferredLinks;
+    expect(seen.map((link: { signedInAccountabilityProfileId: string }) => link.signedInAccountabilityProfileId).sort()).toEqual([first, second].sort());
+    expect(seen.map((link: { confidence: number }) => link.confidence)).toEqual([0.45, 0.45]);
+    // The person never sees it.
+    const graph = await browser.request('GET', '/api/v2/auth/identity-graph');
+    expect(graph.statusCode).toBe(200);
+    expect(graph.body).not.toContain(guestProfile);
+    expect(graph.json().accounts.map((account: { type: string }) => account.type)).toEqual(['key']);
   });
 
   it('refuses to bring a guest along when the personas together would pass the live-persona limit', async () => {

@@ -2,7 +2,7 @@ import type { Db } from '../../db/database.js';
 import { appendEvent } from '../../events/outbox.js';
 import type { NewEvent } from '../../events/event.js';
 import { appendAudit, type AuditEntry } from '../audit/audit-repository.js';
-import type { AccountabilityChanges, AccountabilitySummary, AdminPersona, PersonaFlag } from './accountability.js';
+import type { AccountabilityChanges, AccountabilitySummary, AdminPersona, InferredLink, PersonaFlag } from './accountability.js';
 import type { Appeal } from './appeal.js';
 import { APPEAL_COLUMNS, toAppeal } from './appeal-repository.js';
 import { applyAccountabilityChanges, PROFILE_COLUMNS, toAccountability } from './profile-repository.js';
@@ -15,6 +15,8 @@ export interface PersonRecord {
   /** Flags on any of the person's personas, newest first. */
   readonly flags: PersonaFlag[];
   readonly openAppeals: Appeal[];
+  /** Guests seen signing in as this person, or people this guest was seen signing in as. */
+  readonly inferredLinks: InferredLink[];
 }
 
 export interface AccountabilityRepository {
@@ -87,7 +89,27 @@ async function readPerson(db: Db, profileId: string): Promise<PersonRecord | nul
     personas: personas.map(toAdminPersona),
     flags: flags.map(toFlag),
     openAppeals: openAppeals.map(toAppeal),
+    inferredLinks: await inferredLinksOf(db, profileId),
   };
+}
+
+async function inferredLinksOf(db: Db, profileId: string): Promise<InferredLink[]> {
+  const rows = await db
+    .selectFrom('account_links as l')
+    .innerJoin('accounts as guest', 'guest.id', 'l.from_account_id')
+    .innerJoin('accounts as signedIn', 'signedIn.id', 'l.to_account_id')
+    .select(['guest.accountability_profile_id as guestProfileId', 'signedIn.accountability_profile_id as signedInProfileId'])
+    .select(['l.confidence', 'l.created_at as createdAt'])
+    .where('l.kind', '=', 'inferred')
+    .where((eb) => eb.or([eb('guest.accountability_profile_id', '=', profileId), eb('signedIn.accountability_profile_id', '=', profileId)]))
+    .orderBy('l.created_at', 'desc')
+    .execute();
+  return rows.map((row) => ({
+    guestAccountabilityProfileId: row.guestProfileId,
+    signedInAccountabilityProfileId: row.signedInProfileId,
+    confidence: row.confidence,
+    createdAt: row.createdAt.toISOString(),
+  }));
 }
 
 export function createAccountabilityRepository(db: Db): AccountabilityRepository {

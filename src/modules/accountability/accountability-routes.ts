@@ -60,17 +60,32 @@ const Appeal = Type.Object(
   { $id: 'Appeal', additionalProperties: false },
 );
 
+const InferredLink = Type.Object(
+  {
+    guestAccountabilityProfileId: Uuid,
+    signedInAccountabilityProfileId: Uuid,
+    confidence: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()]),
+    createdAt: Timestamp,
+  },
+  {
+    $id: 'InferredLink',
+    additionalProperties: false,
+    description: 'A guest cookie seen signing in as a person: an internal signal, never shown to them, never a grant of access.',
+  },
+);
+
 const Person = Type.Object(
   {
     accountability: Type.Ref('Accountability'),
     personas: Type.Array(Type.Ref('AdminPersona'), { description: 'Every persona of the person, in any state, oldest first.' }),
     flags: Type.Array(Type.Ref('PersonaFlag'), { description: 'Flags on any of the person\'s personas, newest first.' }),
     openAppeals: Type.Array(Type.Ref('Appeal')),
+    inferredLinks: Type.Array(Type.Ref('InferredLink'), { description: 'Newest first; confidence falls as one cookie signs into more people.' }),
   },
   { $id: 'Person', additionalProperties: false },
 );
 
-export const trustSafetySchemas = [Accountability, AdminPersona, PersonaFlag, Appeal, Person];
+export const trustSafetySchemas = [Accountability, AdminPersona, PersonaFlag, Appeal, InferredLink, Person];
 
 const PersonaParams = Type.Object({ id: Uuid }, { additionalProperties: false });
 const PersonParams = Type.Object({ profileId: Uuid }, { additionalProperties: false });

@@ -69,3 +69,14 @@ export interface PersonaFlag {
   readonly actor: string;
   readonly createdAt: string;
 }
+
+/**
+ * An inferred link as trust & safety sees it: a guest identity (its cookie) seen signing in as a
+ * person, with how sure that is (0–1). Internal: never shown to the person, never a grant of access.
+ */
+export interface InferredLink {
+  readonly guestAccountabilityProfileId: string;
+  readonly signedInAccountabilityProfileId: string;
+  readonly confidence: number | null;
+  readonly createdAt: string;
+}

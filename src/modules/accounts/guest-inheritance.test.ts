@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inheritFromGuest, type HeldAccountability } from './guest-inheritance.js';
+import { inferredLinkConfidence, inheritFromGuest, type HeldAccountability } from './guest-inheritance.js';
 
 const clean: HeldAccountability = { riskLevel: 'LOW', abuseScore: 0, banned: false, banReason: null };
 
@@ -19,5 +19,14 @@ describe('inheritFromGuest', () => {
     expect(inheritFromGuest(banned, clean)).toEqual({ banReason: 'inherited from a linked guest: spam' });
     expect(inheritFromGuest(clean, banned)).toBeNull();
     expect(inheritFromGuest(banned, banned)).toBeNull();
+  });
+});
+
+describe('inferredLinkConfidence', () => {
+  it('is high, not certain, for a cookie seen signing into one person, and shared out when it signed into several', () => {
+    expect(inferredLinkConfidence(1)).toBe(0.9);
+    expect(inferredLinkConfidence(2)).toBe(0.45);
+    expect(inferredLinkConfidence(3)).toBe(0.3);
+    expect(inferredLinkConfidence(0)).toBe(0.9);
   });
 });

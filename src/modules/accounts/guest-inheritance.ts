@@ -34,3 +34,14 @@ export function inheritFromGuest(guest: HeldAccountability, person: HeldAccounta
     ...(banReason === undefined ? {} : { banReason }),
   };
 }
+
+/**
+ * How sure an inferred link is that a guest and a signed-in person are one person (spec 003's
+ * `confidenceScore`, 0–1). One browser cookie seen signing in is strong evidence but not proof (a
+ * shared or public computer), hence below 1; a cookie seen signing into several people is a shared
+ * device, and each link is worth that much less.
+ */
+export function inferredLinkConfidence(peopleSignedInto: number): number {
+  const SINGLE_SIGN_IN = 0.9;
+  return Math.round((SINGLE_SIGN_IN / Math.max(1, peopleSignedInto)) * 1000) / 1000;
+}

@@ -4,7 +4,7 @@ import { appendEvent } from '../../events/outbox.js';
 import type { IdentityLinkRekey } from '../identification/identification-rekey.js';
 import { moveIdentityLink } from '../identification/identification-repository.js';
 import { endSignedInSession, revokeSignedInSessions } from '../sessions/session-revocation.js';
-import { inheritFromGuest, type HeldAccountability } from './guest-inheritance.js';
+import { inferredLinkConfidence, inheritFromGuest, type HeldAccountability } from './guest-inheritance.js';
 
 /** The browser's anonymous token about to be replaced, with the means to move what hangs off it. */
 export interface AnonymousRotation {
@@ -138,7 +138,7 @@ async function rotateGuest(trx: Tx, rotation: AnonymousRotation): Promise<Guest 
   return { ...guest, banned: guest.bannedAt !== null };
 }
 
-/** The inferred link, once per pair: an internal signal for trust & safety, never a grant of access. */
+/** The inferred link, once per pair, with its confidence: an internal signal for trust & safety, never a grant of access. */
 async function linkGuest(trx: Tx, guestAccountId: string, write: SignInWrite): Promise<void> {
   const inserted = await trx
     .insertInto('account_links')
@@ -147,6 +147,20 @@ async function linkGuest(trx: Tx, guestAccountId: string, write: SignInWrite): P
     .returning('id')
     .executeTakeFirst();
   if (!inserted) return;
+  // Every inferred link of this guest is re-scored: one more person seen from the same cookie.
+  const seen = await trx
+    .selectFrom('account_links as l')
+    .innerJoin('accounts as a', 'a.id', 'l.to_account_id')
+    .select((eb) => eb.fn.count<string>('a.accountability_profile_id').distinct().as('people'))
+    .where('l.from_account_id', '=', guestAccountId)
+    .where('l.kind', '=', 'inferred')
+    .executeTakeFirstOrThrow();
+  await trx
+    .updateTable('account_links')
+    .set({ confidence: inferredLinkConfidence(Number(seen.people)) })
+    .where('from_account_id', '=', guestAccountId)
+    .where('kind', '=', 'inferred')
+    .execute();
   await appendEvent(trx, {
     type: 'AccountsLinked',
     payload: { fromAccountId: guestAccountId, toAccountId: write.accountId, kind: 'inferred', accountabilityProfileId: write.profileId },
