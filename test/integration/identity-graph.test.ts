@@ -184,6 +184,11 @@ describe('identity graph: linking, privacy modes, step-up, unlinking (spec 003)'
     expect(held.risk_level).toBe('MEDIUM');
     const gone = await test.database.db.selectFrom('accountability_profiles').select('id').where('id', '=', guestProfile).executeTakeFirst();
     expect(gone).toBeUndefined();
+    // The guest is absorbed: its cookie (which outlives any logout) is no way into the person.
+    const cookieOnly = (method: 'GET' | 'DELETE', url: string) => test.app.inject({ method, url, headers: { cookie: `anon_id=${anon.value}` } });
+    expect((await cookieOnly('GET', '/session')).json()).toMatchObject({ started: false, persona: null });
+    expect((await cookieOnly('DELETE', '/api/v2/auth/identity')).json().code).toBe('SESSION_REQUIRED');
+    expect((await call('GET', '/personas', person.token)).json().personas.map((p: { id: string }) => p.id)).toContain(guestPersona);
   });
 
   it('scores inferred links (one cookie, two people: each worth less) and shows them to trust & safety only', async () => {

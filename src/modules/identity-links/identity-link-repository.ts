@@ -92,7 +92,11 @@ export function createIdentityLinkRepository(db: Db): IdentityLinkRepository {
         // Counted under both locks, so no persona can be created meanwhile (DESIGN.md §2 invariant 5).
         if ((await livePersonas(trx, [caller.profileId, guest.profileId])) > maxLivePersonas) return { kind: 'over-limit' };
         await mergeProfiles(trx, guest.profileId, caller.profileId, guestPerson, person);
-        await recordDirectLink(trx, caller, guest.id, 'linked');
+        // The guest is absorbed, not kept as a method: its personas pass to the caller's account,
+        // and its cookie stops being a way in. (A cookie that survives logout on a shared computer
+        // must never act as, let alone delete, the signed-in person.)
+        await trx.updateTable('personas').set({ owner_account_id: caller.accountId }).where('owner_account_id', '=', guest.id).execute();
+        await trx.deleteFrom('accounts').where('id', '=', guest.id).execute();
         await recomputeAccess(trx, caller.profileId);
         return { kind: 'linked', evict: [caller.profileId, guest.profileId] };
       }),
@@ -164,7 +168,7 @@ export function createIdentityLinkRepository(db: Db): IdentityLinkRepository {
 
     unlink: (profileId, accountId, keeperAccountId) =>
       db.transaction().execute(async (trx) => {
-        const [person] = await lockProfiles(trx, [profileId]);
+        await lockProfiles(trx, [profileId]);
         const methods = await trx
           .selectFrom('accounts')
           .select('id')
@@ -174,8 +178,8 @@ export function createIdentityLinkRepository(db: Db): IdentityLinkRepository {
         if (methods.length <= 1) return 'last-method' as const;
         // The personas it made stay with the person, in the hands of the account that unlinked it.
         await trx.updateTable('personas').set({ owner_account_id: keeperAccountId }).where('owner_account_id', '=', accountId).execute();
-        // Unlinking cannot shed a mark: the method keeps passing it to whoever holds it next.
-        if (person) await retireMethods(trx, profileId, person, [accountId]);
+        // Unlinking cannot shed a mark: the method passes it (and any later ban) to its next holder.
+        await retireMethods(trx, profileId, [accountId]);
         await trx.deleteFrom('accounts').where('id', '=', accountId).where('accountability_profile_id', '=', profileId).execute();
         await appendEvent(trx, { type: 'AccountsUnlinked', payload: { accountId, accountabilityProfileId: profileId } });
         await recomputeAccess(trx, profileId);
@@ -228,7 +232,7 @@ async function mergeProfiles(trx: Tx, fromId: string, intoId: string, from: Held
     .where('space_id', 'in', (eb) => eb.selectFrom('space_memberships').select('space_id').where('accountability_profile_id', '=', intoId)).execute();
   await trx.deleteFrom('app_person_hashes').where('accountability_profile_id', '=', fromId)
     .where('app_id', 'in', (eb) => eb.selectFrom('app_person_hashes').select('app_id').where('accountability_profile_id', '=', intoId)).execute();
-  for (const table of ['accounts', 'personas', 'display_name_holds', 'appeals', 'space_memberships', 'app_person_hashes'] as const) {
+  for (const table of ['accounts', 'personas', 'display_name_holds', 'appeals', 'space_memberships', 'app_person_hashes', 'retired_methods'] as const) {
     await trx.updateTable(table).set({ accountability_profile_id: intoId }).where('accountability_profile_id', '=', fromId).execute();
   }
   await trx.deleteFrom('accountability_profiles').where('id', '=', fromId).execute();

@@ -15,6 +15,8 @@ export interface StepUpRepository {
   assurance(sessionId: string, windowSeconds: number): Promise<SessionAssurance | null>;
   /** Whether the person has a method stronger than an email code: a password, wallet, passkey, key or social account. */
   hasAuthenticator(profileId: string): Promise<boolean>;
+  /** Whether the person has any sign-in method besides a guest cookie. */
+  hasSignInMethod(profileId: string): Promise<boolean>;
   /** The person an account belongs to, or null. */
   ownerOf(type: AccountType, lookupKey: Buffer): Promise<string | null>;
   /** Records a fresh authentication on the session, strong or not. */
@@ -42,6 +44,17 @@ export function createStepUpRepository(db: Db): StepUpRepository {
         .select('a.id')
         .where('a.accountability_profile_id', '=', profileId)
         .where((eb) => eb.or([eb('a.type', 'in', ['wallet', 'social', 'passkey', 'key']), eb('pc.account_id', 'is not', null)]))
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    async hasSignInMethod(profileId) {
+      const row = await db
+        .selectFrom('accounts')
+        .select('id')
+        .where('accountability_profile_id', '=', profileId)
+        .where('type', '<>', 'guest')
         .limit(1)
         .executeTakeFirst();
       return row !== undefined;

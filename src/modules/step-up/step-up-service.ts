@@ -8,7 +8,8 @@ import type { StepUpRepository } from './step-up-repository.js';
 export interface StepUpService {
   /**
    * Refuses (STEP_UP_REQUIRED) a sensitive change from a session that did not authenticate
-   * recently enough and strongly enough. A guest passes: its cookie is the only credential there is.
+   * recently enough and strongly enough. A guest passes (its cookie is the only credential there
+   * is) unless its person also signs in some other way (SESSION_REQUIRED).
    */
   require(caller: SessionContext): Promise<void>;
   /** Refuses, before any code is sent, a step-up ceremony that could not count (STEP_UP_METHOD_TOO_WEAK). */
@@ -29,7 +30,12 @@ export function createStepUpService({ repository, auth, windowSeconds }: StepUpS
 
   return {
     async require(caller) {
-      if (caller.accountType === 'guest') return;
+      if (caller.accountType === 'guest') {
+        // A guest's cookie is all there is to a guest. It never stands in for a person who signs in
+        // (a merge absorbs the guest; this holds even if some path ever left one behind).
+        if (!(await repository.hasSignInMethod(caller.accountabilityProfileId))) return;
+        throw new AppError('SESSION_REQUIRED', 'Sign in: this change belongs to a signed-in person.');
+      }
       const session = await repository.assurance(caller.sessionId, windowSeconds);
       // The second question only when the first does not settle it: most sessions are strong.
       if (session && satisfiesStepUp(session, session.strong || (await repository.hasAuthenticator(caller.accountabilityProfileId)))) return;
