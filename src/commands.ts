@@ -25,7 +25,7 @@ const COMMANDS: Record<string, (database: DatabaseHandle, print: Print) => Promi
   // For cron, when the in-process task is off (PURGE_INTERVAL_SECONDS=0); safe beside running nodes.
   async purge(database, print) {
     const report = await createPurgeService({ purge: createPurgeRepository(database.db), clock: systemClock }).run();
-    print(`purged ${report.purged} persona(s); released ${report.holdsReleased} display-name hold(s)`);
+    print(`purged ${report.purged} persona(s); released ${report.holdsReleased} display-name hold(s); forgot ${report.retiredMethodsForgotten} retired sign-in method(s)`);
   },
 };
 

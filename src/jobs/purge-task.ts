@@ -19,7 +19,7 @@ export function schedulePurge(purge: PurgeService, intervalSeconds: number, logg
       .run()
       .then(
         (report) => {
-          if (report.purged > 0 || report.holdsReleased > 0) logger.info({ ...report }, 'purge finished');
+          if (report.purged > 0 || report.holdsReleased > 0 || report.retiredMethodsForgotten > 0) logger.info({ ...report }, 'purge finished');
         },
         (error: unknown) => logger.error({ err: error }, 'purge failed'),
       )

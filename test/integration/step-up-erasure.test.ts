@@ -1,6 +1,8 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPurgeRepository } from '../../src/modules/personas/purge-repository.js';
+import { createPurgeService } from '../../src/modules/personas/purge-service.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { GOOD_PASSWORD, newPerson } from '../support/browser.js';
 import { newKeyPair, signKeyChallenge, type TestKeyPair } from '../support/key-signer.js';
@@ -146,7 +148,8 @@ describe('DELETE /api/v2/auth/identity', () => {
       expect(persona.purge_after).not.toBeNull();
     }
     expect(await db().selectFrom('accounts').select('id').where('accountability_profile_id', '=', profileId).execute()).toEqual([]);
-    expect(await db().selectFrom('retired_methods').select('type').where('accountability_profile_id', '=', profileId).execute()).toEqual([]);
+    // Only the key's keyed lookup hash stays, for a ban placed during the purge period.
+    expect(await db().selectFrom('retired_methods').select('type').where('accountability_profile_id', '=', profileId).execute()).toEqual([{ type: 'key' }]);
     const events = await db().selectFrom('outbox').select('payload').where('type', '=', 'IdentityDeleted').execute();
     expect(events.map((event) => (event.payload as { accountabilityProfileId: string }).accountabilityProfileId)).toContain(profileId);
 
@@ -187,18 +190,43 @@ describe('a mark outlives the methods it was earned with', () => {
     const again = await signIn(await keyProof(pair));
     expect(again.isNewUser).toBe(true);
     expect((await held(await profileOf(again.personaId))).risk_level).toBe('HIGH');
-    expect(await db().selectFrom('retired_methods').select('type').execute()).toEqual([]);
   });
 
-  it('lets a ban placed after the deletion reach the method', async () => {
+  it('lets a ban placed after the deletion of a clean identity reach the method', async () => {
     const pair = newKeyPair();
     const person = await signIn(await keyProof(pair));
-    expect((await admin('PUT', `/admin/people/${await profileOf(person.personaId)}/abuse-score`, { score: 0.4 })).statusCode).toBe(200);
     expect((await call('DELETE', '/api/v2/auth/identity', person.token)).statusCode).toBe(200);
     const ban = await admin('POST', '/admin/bans', { subject: { personaId: person.personaId }, reason: 'evidence found later' });
     expect(ban.statusCode, ban.body).toBe(200);
     const response = await call('POST', '/api/v2/auth/authenticate', undefined, { ...(await keyProof(pair)), client: 'api' });
     expectError(response, 403, 'ACCOUNT_SUSPENDED');
+  });
+
+  it('lets such a ban reach whoever signed in with the method in between, on every session', async () => {
+    const pair = newKeyPair();
+    const person = await signIn(await keyProof(pair));
+    expect((await call('DELETE', '/api/v2/auth/identity', person.token)).statusCode).toBe(200);
+    const successor = await signIn(await keyProof(pair));
+    expect(successor.isNewUser).toBe(true);
+    expect((await call('GET', '/session', successor.token)).statusCode).toBe(200);
+
+    const ban = await admin('POST', '/admin/bans', { subject: { personaId: person.personaId }, reason: 'evidence found later' });
+    expect(ban.statusCode, ban.body).toBe(200);
+    expectError(await call('GET', '/session', successor.token), 401, 'TOKEN_INVALID');
+    expect((await held(await profileOf(successor.personaId))).banned_at).not.toBeNull();
+    expectError(await call('POST', '/api/v2/auth/authenticate', undefined, { ...(await keyProof(pair)), client: 'api' }), 403, 'ACCOUNT_SUSPENDED');
+  });
+
+  it('forgets a clean deleted identity\'s methods once its personas are purged', async () => {
+    const person = await signIn(await keyProof(newKeyPair()));
+    const profileId = await profileOf(person.personaId);
+    expect((await call('DELETE', '/api/v2/auth/identity', person.token)).statusCode).toBe(200);
+    const retired = () => db().selectFrom('retired_methods').select('type').where('accountability_profile_id', '=', profileId).execute();
+    expect(await retired()).toHaveLength(1);
+    const purge = createPurgeService({ purge: createPurgeRepository(db()), clock: { now: () => new Date(Date.now() + 91 * 86_400_000) } });
+    const report = await purge.run();
+    expect(report.retiredMethodsForgotten).toBeGreaterThanOrEqual(1);
+    expect(await retired()).toEqual([]);
   });
 
   it('passes an abuse score from a person to whoever signs in with the wallet they unlinked', async () => {

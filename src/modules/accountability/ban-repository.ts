@@ -2,16 +2,19 @@ import type { Db, Tx } from '../../db/database.js';
 import { appendEvent } from '../../events/outbox.js';
 import { appendAudit, type AuditEntry } from '../audit/audit-repository.js';
 import { revokeSignedInSessions } from '../sessions/session-revocation.js';
+import { banHoldersOfRetiredMethods } from '../accounts/retired-methods.js';
 import { BANNED_RISK_LEVEL, type BanSubject } from './ban.js';
 
 export interface BanRepository {
   /**
    * Places (reason given) or lifts (null) the ban on the person behind the subject, in one
    * transaction with its event and audit row. Placing it also raises the risk level to HIGH and
-   * ends every signed-in session of the person. Answers the person's profile id, or null when
-   * nothing matches the subject.
+   * ends every signed-in session of the person. A ban also reaches whoever now holds a method the
+   * person gave up (retired-methods.ts): deleting an identity and signing in again does not shed a
+   * ban placed afterwards. Answers every person banned (the subject's first), or null when nothing
+   * matches the subject.
    */
-  setBan(subject: BanSubject, ban: { readonly reason: string; readonly at: Date } | null, audit: AuditEntry): Promise<string | null>;
+  setBan(subject: BanSubject, ban: { readonly reason: string; readonly at: Date } | null, audit: AuditEntry): Promise<readonly string[] | null>;
 }
 
 async function profileOf(trx: Tx, subject: BanSubject): Promise<string | null> {
@@ -46,8 +49,9 @@ export function createBanRepository(db: Db): BanRepository {
         // Signed-in sessions end with the ban, in the same transaction: no window where one still works.
         const sessionsRevoked = ban ? await revokeSignedInSessions(trx, profileId) : 0;
         await appendEvent(trx, { type: ban ? 'PersonBanned' : 'PersonUnbanned', payload: { accountabilityProfileId: profileId } });
-        await appendAudit(trx, ban ? { ...audit, detail: { ...audit.detail, sessionsRevoked } } : audit);
-        return profileId;
+        const reached = ban ? await banHoldersOfRetiredMethods(trx, profileId) : [];
+        await appendAudit(trx, ban ? { ...audit, detail: { ...audit.detail, sessionsRevoked, ...(reached.length ? { reached } : {}) } } : audit);
+        return [profileId, ...reached];
       }),
   };
 }

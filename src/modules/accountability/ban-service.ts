@@ -27,16 +27,16 @@ export function createBanService({ bans, invalidation, clock }: BanServiceDeps):
   return {
     async ban(subject, reason, admin) {
       const target = describeSubject(subject);
-      const profileId = await bans.setBan(subject, { reason, at: clock.now() }, { ...admin, action: 'ban.place', target, detail: { reason } });
-      if (!profileId) throw notFound();
-      // After commit: cached sessions of this person, on every node, must not outlive the ban.
-      await invalidation.publish({ kind: 'profile', id: profileId });
+      const banned = await bans.setBan(subject, { reason, at: clock.now() }, { ...admin, action: 'ban.place', target, detail: { reason } });
+      if (!banned) throw notFound();
+      // After commit: cached sessions of these people, on every node, must not outlive the ban.
+      await Promise.all(banned.map((id) => invalidation.publish({ kind: 'profile', id })));
     },
 
     async unban(subject, admin) {
-      const profileId = await bans.setBan(subject, null, { ...admin, action: 'ban.lift', target: describeSubject(subject) });
-      if (!profileId) throw notFound();
-      await invalidation.publish({ kind: 'profile', id: profileId });
+      const lifted = await bans.setBan(subject, null, { ...admin, action: 'ban.lift', target: describeSubject(subject) });
+      if (!lifted) throw notFound();
+      await Promise.all(lifted.map((id) => invalidation.publish({ kind: 'profile', id })));
     },
   };
 }

@@ -1,19 +1,18 @@
 import type { Tx } from '../../db/database.js';
 import { retireMethods } from './retired-methods.js';
-import { lockPerson } from './sign-in-repository.js';
 
 /**
  * The sign-in side of deleting a whole identity, inside the caller's transaction (the person
  * locked): every account goes, and with it (by cascade) its sessions and refresh tokens, sealed
  * email and identifiers, password, passkeys and keys, links and partial selections. Session wallets'
- * sealed keys go now rather than with their personas' purge. A marked person's methods are retired
- * first, so the mark outlives them (retired-methods.ts); the accountability profile itself stays
- * while its personas await their purge, holding nothing that names anyone.
+ * sealed keys go now rather than with their personas' purge. The methods are retired first, so a
+ * mark, or a ban placed during the purge period, outlives them (retired-methods.ts); the
+ * accountability profile itself stays while its personas await their purge, holding nothing that
+ * names anyone.
  */
 export async function eraseSignInMethods(trx: Tx, profileId: string): Promise<void> {
-  const person = await lockPerson(trx, profileId);
   const accounts = await trx.selectFrom('accounts').select('id').where('accountability_profile_id', '=', profileId).execute();
-  await retireMethods(trx, profileId, person, accounts.map((account) => account.id));
+  await retireMethods(trx, profileId, accounts.map((account) => account.id));
   await trx
     .deleteFrom('persona_wallets')
     .where('persona_id', 'in', (eb) => eb.selectFrom('personas').select('id').where('accountability_profile_id', '=', profileId))

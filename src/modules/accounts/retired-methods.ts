@@ -1,24 +1,17 @@
 import type { Tx } from '../../db/database.js';
-import type { HeldAccountability } from './guest-inheritance.js';
 import { inheritAccountability, lockPerson } from './sign-in-repository.js';
 
 /**
- * Whether a person carries a mark that must outlive their sign-in methods: a ban, a risk above LOW
- * or any abuse score. A clean person's methods are forgotten with them.
+ * Before a person's sign-in methods are removed (unlink, identity deletion), keeps each one's keyed
+ * lookup hash with the person, inside the caller's transaction and under the person's lock, so
+ * that a ban placed later (on a deleted persona, during its purge period) still reaches them.
+ * Nothing readable is kept: not the identifier, not the credential. The purge forgets them once the
+ * person is gone for good and carries no mark (purge-repository.ts). Guests are left out: a browser
+ * can always drop its anonymous token for a fresh one (clear its cookies), so keeping the token's
+ * hash would hold nobody.
  */
-export function isMarked(person: HeldAccountability): boolean {
-  return person.banned || person.riskLevel !== 'LOW' || person.abuseScore > 0;
-}
-
-/**
- * Before a marked person's sign-in methods are removed (unlink, identity deletion), keeps each
- * one's keyed lookup hash with the person, inside the caller's transaction and under the person's
- * lock. Nothing readable is kept: not the identifier, not the credential. Guests are left out: a
- * browser can always drop its anonymous token for a fresh one (clear its cookies), so keeping the
- * token's hash would hold nobody; a guest's ban sticks to the cookie only while it is kept.
- */
-export async function retireMethods(trx: Tx, profileId: string, person: HeldAccountability, accountIds: readonly string[]): Promise<void> {
-  if (!isMarked(person) || accountIds.length === 0) return;
+export async function retireMethods(trx: Tx, profileId: string, accountIds: readonly string[]): Promise<void> {
+  if (accountIds.length === 0) return;
   await trx
     .insertInto('retired_methods')
     .columns(['type', 'lookup_key', 'accountability_profile_id'])
@@ -40,19 +33,43 @@ export async function retireMethods(trx: Tx, profileId: string, person: HeldAcco
 }
 
 /**
- * A method coming back (a first sign-in, a link, a registration) after it was retired from a marked
- * person: its new holder takes on that person's stricter accountability, a ban included, and the
- * retired row goes (the mark now lives on the new holder). Inside the transaction that adds the
- * account; true when that bans the holder.
+ * A method coming back (a first sign-in, a link, a registration) after it was retired: its new
+ * holder takes on the old person's stricter accountability, a ban included. The retired row stays,
+ * so a ban placed on the old person later still reaches the holder (banHoldersOfRetiredMethods).
+ * Inside the transaction that adds the account; true when that bans the holder.
  */
 export async function inheritFromRetired(trx: Tx, type: string, lookupKey: Buffer, profileId: string): Promise<boolean> {
   const retired = await trx
-    .deleteFrom('retired_methods')
+    .selectFrom('retired_methods')
+    .select('accountability_profile_id as profileId')
     .where('type', '=', type)
     .where('lookup_key', '=', lookupKey)
-    .returning('accountability_profile_id as profileId')
     .executeTakeFirst();
   if (!retired || retired.profileId === profileId) return false;
-  const holder = await lockPerson(trx, profileId);
-  return inheritAccountability(trx, await lockPerson(trx, retired.profileId), holder, profileId, 'retired-method');
+  // Both people locked in id order, as every other two-person transaction does (no deadlock).
+  const [first, second] = [profileId, retired.profileId].sort();
+  const locked = new Map([[first, await lockPerson(trx, first!)], [second, await lockPerson(trx, second!)]]);
+  return inheritAccountability(trx, locked.get(retired.profileId)!, locked.get(profileId)!, profileId, 'retired-method');
+}
+
+/**
+ * A ban just placed on a person reaches whoever holds one of the methods that person gave up,
+ * inside the ban's transaction (the banned person already locked). Answers the people it banned.
+ */
+export async function banHoldersOfRetiredMethods(trx: Tx, profileId: string): Promise<string[]> {
+  const holders = await trx
+    .selectFrom('retired_methods as r')
+    .innerJoin('accounts as a', (join) => join.onRef('a.type', '=', 'r.type').onRef('a.lookup_key', '=', 'r.lookup_key'))
+    .select('a.accountability_profile_id as profileId')
+    .distinct()
+    .where('r.accountability_profile_id', '=', profileId)
+    .where('a.accountability_profile_id', '<>', profileId)
+    .orderBy('a.accountability_profile_id')
+    .execute();
+  const banned = await lockPerson(trx, profileId);
+  const reached: string[] = [];
+  for (const { profileId: holder } of holders) {
+    if (await inheritAccountability(trx, banned, await lockPerson(trx, holder), holder, 'retired-method')) reached.push(holder);
+  }
+  return reached;
 }

@@ -65,10 +65,8 @@ function subjectOf(person: Person, trustLevel: TrustLevel | null) {
   return { banned: person.banned, riskLevel: person.riskLevel, trustLevel };
 }
 
-const ANONYMIZED_PREFIX = 'deleted-';
-
 /** An anonymized name for a deleted persona: random, so it cannot be traced back to the old one. */
-const anonymizedName = () => `${ANONYMIZED_PREFIX}${randomBytes(6).toString('hex')}`;
+const anonymizedName = () => `deleted-${randomBytes(6).toString('hex')}`;
 
 /** GDPR Art. 17(3)(e): data under a legal hold stays until the hold is released. */
 function refuseUnderLegalHold(unit: PersonWork, what: string): void {
@@ -117,7 +115,8 @@ export function createPersonaService({ personas, policies, authorIdOf, invalidat
     await unit.updatePersona(persona.id, {
       displayName: anonymized, displayNameKey: anonymized, avatarUrl: null, isActive: false, deletedAt: persona.deletedAt ?? now, purgeAfter,
     });
-    if (!persona.displayNameKey.startsWith(ANONYMIZED_PREFIX)) await releaseName(unit, persona.displayNameKey, now, policy);
+    // A retired persona's name was released (and held) when it was retired.
+    if (!persona.deletedAt) await releaseName(unit, persona.displayNameKey, now, policy);
     await unit.appendEvent({ type: 'PersonaDeleted', payload: { personaId: persona.id, purgeAfter: purgeAfter.toISOString() } });
     return purgeAfter;
   }

@@ -11,6 +11,11 @@ export interface PurgeRepository {
   purge(personaId: string, now: Date): Promise<boolean>;
   /** Forgets display-name holds whose reuse window has passed. */
   dropExpiredHolds(now: Date): Promise<number>;
+  /**
+   * Forgets the retired methods of deleted people once nothing is left of them (every persona
+   * purged, no account) and they carry no mark: nothing remains for a ban to reach.
+   */
+  dropSpentRetiredMethods(): Promise<number>;
 }
 
 export function createPurgeRepository(db: Db): PurgeRepository {
@@ -67,6 +72,28 @@ export function createPurgeRepository(db: Db): PurgeRepository {
 
     async dropExpiredHolds(now) {
       const result = await db.deleteFrom('display_name_holds').where('held_until', '<=', now).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
+    async dropSpentRetiredMethods() {
+      const result = await db
+        .deleteFrom('retired_methods')
+        .where('accountability_profile_id', 'in', (eb) =>
+          eb
+            .selectFrom('accountability_profiles as ap')
+            .select('ap.id')
+            .where('ap.banned_at', 'is', null)
+            .where('ap.risk_level', '=', 'LOW')
+            .where('ap.abuse_score', '=', 0)
+            .where('ap.legal_hold', '=', false)
+            .where(({ not, exists, selectFrom }) =>
+              not(exists(selectFrom('personas as p').select('p.id').whereRef('p.accountability_profile_id', '=', 'ap.id'))),
+            )
+            .where(({ not, exists, selectFrom }) =>
+              not(exists(selectFrom('accounts as a').select('a.id').whereRef('a.accountability_profile_id', '=', 'ap.id'))),
+            ),
+        )
+        .executeTakeFirst();
       return Number(result.numDeletedRows);
     },
   };

@@ -4,6 +4,8 @@ import type { PurgeRepository } from './purge-repository.js';
 export interface PurgeReport {
   readonly purged: number;
   readonly holdsReleased: number;
+  /** Retired sign-in methods forgotten: their clean person is gone for good. */
+  readonly retiredMethodsForgotten: number;
 }
 
 export interface PurgeService {
@@ -35,7 +37,7 @@ export function createPurgeService({ purge, clock, batchSize = 100 }: PurgeServi
         // A full batch may have more behind it; a batch that purged nothing means the rest are taken elsewhere.
         if (due.length < batchSize || purgedNow === 0) break;
       }
-      return { purged, holdsReleased: await purge.dropExpiredHolds(now) };
+      return { purged, holdsReleased: await purge.dropExpiredHolds(now), retiredMethodsForgotten: await purge.dropSpentRetiredMethods() };
     },
   };
 }
