@@ -6,7 +6,7 @@ import type { Pseudonyms } from '../crypto/pseudonyms.js';
 import { newToken, type TokenHasher } from '../crypto/tokens.js';
 import { AppError } from '../errors.js';
 import { planSignIn, type Browser } from '../modules/accounts/sign-in-plan.js';
-import type { AttemptLimiter } from '../rate-limit/attempt-limiter.js';
+import { refuseIfThrottled, type AttemptLimiter } from '../rate-limit/attempt-limiter.js';
 import { displayNameKey } from '../modules/personas/display-name.js';
 import { generateGuestName } from '../modules/personas/guest-names.js';
 import type { MethodAccountRepository, MethodSignInResult } from './method-account-repository.js';
@@ -126,12 +126,7 @@ export function createAuthenticateService(deps: AuthenticateServiceDeps): Authen
       // so many. The key is a keyed hash, so the limiter's store never holds an address.
       const key = hasher.hash('rate-limit', `challenge:${name}:${context.client}`).toString('base64url');
       const { perClient, windowSeconds } = deps.challengeLimit;
-      const reservation = await deps.limiter.reserve(key, perClient, windowSeconds);
-      if (!reservation.allowed) {
-        throw new AppError('TOO_MANY_ATTEMPTS', `Too many sign-in attempts; try again in ${reservation.retryAfterSeconds} seconds.`, {
-          retryAfterSeconds: reservation.retryAfterSeconds,
-        });
-      }
+      refuseIfThrottled(await deps.limiter.reserve(key, perClient, windowSeconds));
       return strategy.challenge(input, context);
     },
     verify: (name, input, context) => strategyOf(name).verify(input, context),

@@ -1,10 +1,19 @@
 import type { Clock } from '../clock.js';
+import { AppError } from '../errors.js';
 
 /** The outcome of counting one attempt. */
 export interface Reservation {
   readonly allowed: boolean;
   /** Seconds until the window ends and attempts are allowed again (whole, at least 1). */
   readonly retryAfterSeconds: number;
+}
+
+/** Refuses an attempt beyond its limit: 429 TOO_MANY_ATTEMPTS with Retry-After. */
+export function refuseIfThrottled(reservation: Reservation): void {
+  if (reservation.allowed) return;
+  throw new AppError('TOO_MANY_ATTEMPTS', `Too many attempts; try again in ${reservation.retryAfterSeconds} seconds.`, {
+    retryAfterSeconds: reservation.retryAfterSeconds,
+  });
 }
 
 /**

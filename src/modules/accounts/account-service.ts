@@ -4,7 +4,7 @@ import type { PasswordHasher } from '../../crypto/passwords.js';
 import type { Pseudonyms } from '../../crypto/pseudonyms.js';
 import { newToken, type TokenHasher } from '../../crypto/tokens.js';
 import { AppError } from '../../errors.js';
-import type { Reservation } from '../../rate-limit/attempt-limiter.js';
+import { refuseIfThrottled } from '../../rate-limit/attempt-limiter.js';
 import type { SessionContext } from '../sessions/session.js';
 import { displayNameKey, displayNameProblem, normalizeDisplayName } from '../personas/display-name.js';
 import type { AccountRepository, PersonaRef } from './account-repository.js';
@@ -146,11 +146,4 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
       return ended;
     },
   };
-}
-
-function refuseIfThrottled(reservation: Reservation): void {
-  if (reservation.allowed) return;
-  throw new AppError('TOO_MANY_ATTEMPTS', `Too many attempts; try again in ${reservation.retryAfterSeconds} seconds.`, {
-    retryAfterSeconds: reservation.retryAfterSeconds,
-  });
 }
