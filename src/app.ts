@@ -10,17 +10,23 @@ import { TokenHasher } from './crypto/tokens.js';
 import { EmailBox } from './crypto/email-box.js';
 import { Argon2PasswordHasher, defaultHashingConcurrency } from './crypto/passwords.js';
 import { openAttemptLimiter } from './rate-limit/open-attempt-limiter.js';
+import { openLookupGate } from './rate-limit/open-lookup-gate.js';
+import { bumpIdentityGenerationAfterChanges } from './http/public-identity-changes.js';
 import { passwordHashingTimer } from './modules/accounts/account-metrics.js';
 import { createAccountRepository } from './modules/accounts/account-repository.js';
 import { accountRoutes } from './modules/accounts/account-routes.js';
 import { createAccountService } from './modules/accounts/account-service.js';
 import { createLoginThrottle } from './modules/accounts/login-throttle.js';
+import { createRecoveryRepository } from './modules/accounts/recovery-repository.js';
+import { recoveryRoutes } from './modules/accounts/recovery-routes.js';
+import { createRecoveryService } from './modules/accounts/recovery-service.js';
 import type { DatabaseHandle } from './db/database.js';
 import { createEventDelivery, type EventDelivery } from './events/event-delivery.js';
 import { requireAdminToken } from './http/admin-auth.js';
 import { CORRELATION_HEADER, correlationIdOf } from './http/correlation.js';
 import { registerCrossSiteProtection } from './http/cross-site.js';
 import { answerMalformedRequest, registerErrorHandling } from './http/error-handler.js';
+import { refuseUnstorableText } from './http/unstorable-text.js';
 import { createMetrics, registerRequestMetrics } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { RequestLogging } from './http/request-logging.js';
@@ -42,7 +48,6 @@ import { createAdminTokenService } from './modules/admins/admin-token-service.js
 import { createAppRepository } from './modules/apps/app-repository.js';
 import { appAdminRoutes, appRoutes, appSchemas, appTicketRoutes } from './modules/apps/app-routes.js';
 import { createAppService } from './modules/apps/app-service.js';
-import { createIdentificationRepository } from './modules/identification/identification-repository.js';
 import { identificationRoutes } from './modules/identification/identification-routes.js';
 import { createIdentificationService } from './modules/identification/identification-service.js';
 import { SessionCache } from './modules/sessions/session-cache.js';
@@ -63,34 +68,25 @@ declare module 'fastify' {
     events: EventDelivery;
   }
 }
-import { schedulePurge } from './jobs/purge-task.js';
+import { scheduleHousekeeping } from './jobs/housekeeping.js';
 import { personaAdminRoutes } from './modules/personas/persona-admin-routes.js';
 import { createPersonaRepository } from './modules/personas/persona-repository.js';
 import { identityErasureRoutes } from './modules/personas/identity-erasure-routes.js';
 import { personaRoutes } from './modules/personas/persona-routes.js';
 import { createPersonaService } from './modules/personas/persona-service.js';
-import { createPurgeRepository } from './modules/personas/purge-repository.js';
-import { createPurgeService } from './modules/personas/purge-service.js';
 import { createPolicyRepository } from './modules/policy/policy-repository.js';
 import { policyAdminRoutes, policyCheckRoutes } from './modules/policy/policy-routes.js';
 import { createPolicyService } from './modules/policy/policy-service.js';
-
-/**
- * While closing, keep-alive connections are closed as soon as they fall idle: one whose request was
- * in flight when shutdown began would otherwise hold the server open until its idle timeout.
- * (Polling costs nothing per request, unlike a hook that marks every answer.)
- */
-function closeConnectionsWhenClosing(app: FastifyInstance): void {
-  let sweeper: NodeJS.Timeout | undefined;
-  app.addHook('preClose', (done) => {
-    sweeper = setInterval(() => app.server.closeIdleConnections(), 50);
-    done();
-  });
-  app.addHook('onClose', (_instance, done) => {
-    clearInterval(sweeper);
-    done();
-  });
-}
+import { composeFederation } from './federation-composition.js';
+import { webAppRoutes } from './http/web-app.js';
+import { createReviewQueueRepository } from './modules/accountability/review-queue-repository.js';
+import { reviewQueueRoutes } from './modules/accountability/review-queue-routes.js';
+import { createSignInMethodsRepository } from './modules/accountability/sign-in-methods-repository.js';
+import { signInMethodsRoutes } from './modules/accountability/sign-in-methods-routes.js';
+import { adminIdentityRoutes } from './modules/admins/admin-identity-routes.js';
+import { createAuditSearchRepository } from './modules/audit/audit-search-repository.js';
+import { auditRoutes } from './modules/audit/audit-routes.js';
+import { closeConnectionsWhenClosing } from './http/close-connections.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -105,7 +101,7 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   const app = Fastify({
     loggerInstance: logger,
     genReqId: correlationIdOf,
-    logController: new RequestLogging(),
+    logController: new RequestLogging(config.accessLog),
     bodyLimit: config.bodyLimitBytes,
     forceCloseConnections: 'idle',
     // Unknown properties are refused, not silently dropped, and nothing is coerced: consent is
@@ -128,10 +124,19 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   app.addHook('onReady', async () => events.start());
   // After in-flight requests answered: the batch in flight commits (or rolls back) before the database closes.
   app.addHook('onClose', async () => events.stop());
+  const attemptLimiter = await openAttemptLimiter(config.redisUrl, clock);
+  app.addHook('onClose', () => attemptLimiter.close());
+  const lookups = openLookupGate(attemptLimiter, invalidation, database.kind === 'embedded');
+  const federation = composeFederation({ config, db: database.db, clock, lookups, logger: logger.child({ module: 'federation' }) });
+  app.addHook('onClose', () => federation.close());
+  app.addHook('onReady', () => federation.ready());
   const hasher = new TokenHasher(config.secrets.tokenHashKey);
   const pseudonyms = new Pseudonyms(config.secrets.pseudonymKeys);
-  const cache = new SessionCache(config.sessionCache);
-  invalidation.subscribe((message) => (message.kind === 'all' ? cache.clear() : cache.evictProfile(message.id)));
+  const cache = new SessionCache({ ...config.sessionCache, listening: () => invalidation.isListening() });
+  invalidation.subscribe((message) => {
+    if (message.kind === 'all') cache.clear();
+    else if (message.kind === 'profile') cache.evictProfile(message.id);
+  });
 
   const evictProfile = (id: string) => invalidation.publish({ kind: 'profile', id });
   const sessions = createSessionService({
@@ -141,8 +146,10 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     pseudonyms,
     evictProfile,
     onGuestStarted: () => metrics.guestsStarted.inc(),
+    // PGlite has one connection; on PostgreSQL a second statement overlaps the first one's commit.
+    guestBatch: { maxBatch: 64, concurrency: database.kind === 'embedded' ? 1 : 2 },
   });
-  const identification = createIdentificationService(createIdentificationRepository(database.db), clock);
+  const identification = createIdentificationService(federation.identification, clock);
   const apps = createAppService({
     apps: createAppRepository(database.db),
     sessions,
@@ -152,8 +159,6 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     clock,
   });
   const bans = createBanService({ bans: createBanRepository(database.db), invalidation, clock });
-  const attemptLimiter = await openAttemptLimiter(config.redisUrl, clock);
-  app.addHook('onClose', () => attemptLimiter.close());
   const passwords = new Argon2PasswordHasher(
     config.passwordHashing,
     passwordHashingTimer(metrics.registry),
@@ -161,15 +166,31 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   );
   app.addHook('onReady', () => passwords.warmUp());
   const emails = new EmailBox(config.secrets.emailKeys, hasher);
+  // Handle sign-up and recovery codes (spec 004) take their federation ports from composeFederation.
+  const accountRepository = createAccountRepository(database.db, federation.recoveryCodes, federation.accountSecrets, federation.sessionLabels);
+  const loginThrottle = createLoginThrottle(attemptLimiter, hasher, config.loginLimits);
   const accounts = createAccountService({
-    accounts: createAccountRepository(database.db),
+    accounts: accountRepository,
     passwords,
     emails,
-    throttle: createLoginThrottle(attemptLimiter, hasher, config.loginLimits),
+    throttle: loginThrottle,
     hasher,
     pseudonyms,
     sessions: config.sessions,
     evictProfile,
+    handles: federation.handleAccounts,
+    residence: federation.residence,
+    identification: federation.identification,
+  });
+  const recovery = createRecoveryService({
+    recovery: createRecoveryRepository(database.db, federation.recoveryCodes, federation.accountSecrets, federation.sessionLabels),
+    accounts: accountRepository,
+    passwords,
+    throttle: loginThrottle,
+    hasher,
+    sessions: config.sessions,
+    evictProfile,
+    identification: federation.identification,
   });
   const policies = createPolicyService({ policies: createPolicyRepository(database.db), clock });
   const signIn = composeSignIn({
@@ -183,6 +204,11 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     sessions,
     evictProfile,
     maxLivePersonas: async () => (await policies.current()).max_personas_per_user,
+    accountSecrets: federation.accountSecrets,
+    territories: federation.territoryDatabases,
+    sessionLabels: federation.sessionLabels,
+    identification: federation.identification,
+    appealStatements: federation.appealStatements,
   });
   app.addHook('onReady', () => signIn.keyring.refresh());
   const adminTokens = createAdminTokenService({
@@ -194,19 +220,20 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   const spaces = createSpaceService(createSpaceRepository(database.db));
   // Trust & safety derives a risk level from a new abuse score under the thresholds in force.
   const riskThresholds = async () => (await policies.current()).risk_thresholds;
-  const accountability = createAccountabilityService({ accountability: createAccountabilityRepository(database.db), invalidation, riskThresholds });
-  const appeals = createAppealService({ appeals: createAppealRepository(database.db), invalidation, clock, riskThresholds });
+  const accountability = createAccountabilityService({ accountability: createAccountabilityRepository(database.db, federation.appealStatements), invalidation, riskThresholds });
+  const appeals = createAppealService({ appeals: createAppealRepository(database.db, federation.appealStatements), invalidation, clock, riskThresholds });
   const personas = createPersonaService({
-    personas: createPersonaRepository(database.db),
+    personas: createPersonaRepository(database.db, federation.eraseTerritoryRows),
     policies,
     authorIdOf: (personaId) => pseudonyms.authorId(personaId),
     invalidation,
     clock,
   });
-  if (config.purgeIntervalSeconds > 0) {
-    const purge = schedulePurge(createPurgeService({ purge: createPurgeRepository(database.db), clock }), config.purgeIntervalSeconds, logger);
-    app.addHook('onClose', () => purge.stop());
-  }
+  const housekeeping = scheduleHousekeeping({
+    config, db: database.db, clock, logger, accountSecrets: federation.accountSecrets, sessionLabels: federation.sessionLabels,
+    bumpIdentityGeneration: () => lookups.generation.bump(),
+  });
+  app.addHook('onClose', () => Promise.all(housekeeping.map((task) => task.stop())).then(() => undefined));
 
   app.addHook('onRequest', (request, reply, done) => {
     reply.header(CORRELATION_HEADER, request.id);
@@ -215,7 +242,9 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     done();
   });
   closeConnectionsWhenClosing(app);
+  bumpIdentityGenerationAfterChanges(app, lookups.generation);
   registerErrorHandling(app);
+  refuseUnstorableText(app);
   await registerCrossSiteProtection(app, config.allowedOrigins);
   registerRequestMetrics(app, metrics);
   await app.register(fastifyCookie, { secret: [...config.secrets.cookieSecrets] });
@@ -224,12 +253,14 @@ export async function buildApp({ config, database, logger, invalidation, clock =
 
   await app.register(opsRoutes, { ping: database.ping, registry: metrics.registry });
   await app.register(jwksRoutes, { keyring: signIn.keyring });
+  await app.register(federation.publicRoutes);
   // Development only, and only without SMTP: the mails the service would have sent.
   if (devInboxEnabled(config)) await app.register(devInboxRoutes, { dataDir: config.dataDir });
   await app.register(async (visitor) => {
     registerVisitorScope(visitor, sessions, signIn.keyring, clock);
     await visitor.register(sessionRoutes, { sessions });
     await visitor.register(accountRoutes, { accounts, sessions, clock, sessionMaxAgeSeconds: config.sessions.absoluteSeconds, stepUp: signIn.stepUp });
+    await visitor.register(recoveryRoutes, { recovery, clock, sessionMaxAgeSeconds: config.sessions.absoluteSeconds, stepUp: signIn.stepUp });
     await visitor.register(identificationRoutes, { identification });
     await visitor.register(appTicketRoutes, { apps });
     await visitor.register(spaceRoutes, { spaces });
@@ -237,6 +268,8 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     await visitor.register(identityErasureRoutes, { personas, stepUp: signIn.stepUp });
     await visitor.register(policyCheckRoutes, { personas });
     await visitor.register(signIn.routes);
+    await visitor.register(federation.routes);
+    await visitor.register(federation.movesRoutes, { stepUp: signIn.stepUp });
   });
   await app.register(appRoutes, { apps });
   await app.register(async (admin) => {
@@ -249,7 +282,15 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     await admin.register(appealRoutes, { appeals });
     await admin.register(policyAdminRoutes, { policies });
     await admin.register(personaAdminRoutes, { personas });
+    await admin.register(federation.adminRoutes);
+    // The staff console's reads: who am I, the work lists, the audit log.
+    await admin.register(adminIdentityRoutes);
+    await admin.register(reviewQueueRoutes, { queues: createReviewQueueRepository(database.db) });
+    await admin.register(auditRoutes, { audit: createAuditSearchRepository(database.db) });
+    await admin.register(signInMethodsRoutes, { methods: createSignInMethodsRepository(database.db) });
   });
+  // The web app (web/, built to web/dist) at `/`, on the API's own origin.
+  await app.register(webAppRoutes);
 
   return app;
 }

@@ -1,9 +1,16 @@
 import { systemClock } from './clock.js';
-import { loadConfig } from './config.js';
+import { loadConfig, type Config } from './config.js';
+import { AppError } from './errors.js';
+import { territoriesCommand, TERRITORIES_USAGE, UsageError } from './territory-commands.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
+import { openTerritoryDatabases } from './db/territory-databases.js';
+import { createAccountSecretStore } from './modules/accounts/account-secret-repository.js';
+import { createSessionLabelStore } from './modules/sessions/session-label-repository.js';
 import { createPurgeRepository } from './modules/personas/purge-repository.js';
 import { createPurgeService } from './modules/personas/purge-service.js';
+import { createConfiguredRetention } from './jobs/configured-retention.js';
+import { RedisAttemptLimiter } from './rate-limit/redis-attempt-limiter.js';
 
 export const USAGE = [
   'usage: personae <command>',
@@ -11,11 +18,21 @@ export const USAGE = [
   'commands:',
   '  migrate   apply every pending database migration',
   '  purge     hard-delete personas past their grace period (not under a legal hold or an open appeal)',
+  '  prune     delete delivered events, spent challenges and ended sessions past their retention',
+  '  territories [create|update] …   list, create or change territories (audited, actor `cli`)',
+  '',
+  TERRITORIES_USAGE,
 ].join('\n');
 
 type Print = (line: string) => void;
 
-const COMMANDS: Record<string, (database: DatabaseHandle, print: Print) => Promise<void>> = {
+/** What a command gets besides the database: the loaded config and the words after its name. */
+interface CommandContext {
+  readonly config: Config;
+  readonly args: readonly string[];
+}
+
+const COMMANDS: Record<string, (database: DatabaseHandle, print: Print, context: CommandContext) => Promise<void>> = {
   async migrate(database, print) {
     const { results = [] } = await migrateToLatest(database.db);
     for (const result of results) print(`${result.status.toLowerCase()}: ${result.migrationName}`);
@@ -23,31 +40,78 @@ const COMMANDS: Record<string, (database: DatabaseHandle, print: Print) => Promi
   },
 
   // For cron, when the in-process task is off (PURGE_INTERVAL_SECONDS=0); safe beside running nodes.
-  async purge(database, print) {
-    const report = await createPurgeService({ purge: createPurgeRepository(database.db), clock: systemClock }).run();
-    print(`purged ${report.purged} persona(s); released ${report.holdsReleased} display-name hold(s); forgot ${report.retiredMethodsForgotten} retired sign-in method(s)`);
+  async purge(database, print, { config }) {
+    // A purged persona's wallet key lives in its person's territory, wherever that is; so do session labels.
+    const territories = openTerritoryDatabases(database.db, config.federation.territoryDatabaseUrls);
+    const secrets = createAccountSecretStore(database.db, territories);
+    const report = await createPurgeService({ purge: createPurgeRepository(database.db, secrets), clock: systemClock, sessionLabels: createSessionLabelStore(database.db, territories) }).run().finally(() => territories.close());
+    if (report.purged > 0) await bumpIdentityGeneration(config);
+    print(`purged ${report.purged} persona(s); released ${report.holdsReleased} display-name hold(s); forgot ${report.retiredMethodsForgotten} retired sign-in method(s); swept ${report.sessionLabelsSwept} ended session label(s)`);
+  },
+
+  // For cron, when the in-process task is off (PRUNE_INTERVAL_SECONDS=0); safe beside running nodes.
+  async prune(database, print, { config }) {
+    const report = await createConfiguredRetention(config, database.db, systemClock).prune();
+    print(`pruned ${report.events} event(s), ${report.verifications} challenge(s), ${report.sessions} session(s), ${report.signingKeys} signing key(s)`);
+  },
+
+  async territories(database, print, { config, args }) {
+    await territoriesCommand(database.db, config, args, print);
+    // A territory's name and domains are part of every public identity of its people.
+    if (args[0] === 'create' || args[0] === 'update') await bumpIdentityGeneration(config);
   },
 };
+
+/**
+ * Tells the running nodes' public lookup caches that identities changed (see IdentityGeneration),
+ * as a change through the API does, before the command reports success. Only Redis needs it:
+ * PostgreSQL without Redis runs no lookup cache, and the embedded service's data directory is not
+ * shared with a command while the service runs (one process owns a PGlite directory).
+ */
+async function bumpIdentityGeneration(config: Config): Promise<void> {
+  if (!config.redisUrl) return;
+  const limiter = await RedisAttemptLimiter.connect(config.redisUrl);
+  try {
+    await limiter.lookupGate().bump();
+  } finally {
+    await limiter.close();
+  }
+}
 
 export interface CommandOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly print?: Print;
   readonly printError?: Print;
+  /** The words after the command's name (`territories create dk Denmark` → `['create', 'dk', 'Denmark']`). */
+  readonly args?: readonly string[];
+  /** An open database to run against instead of the configured one (left open): tests that already hold one. */
+  readonly database?: DatabaseHandle;
 }
 
 /** Runs one admin command against the configured database; answers the process exit code. */
 export async function runCommand(command: string | undefined, options: CommandOptions = {}): Promise<number> {
-  const { env, print = console.log, printError = console.error } = options;
+  const { env, print = console.log, printError = console.error, args = [] } = options;
   if (command === undefined || !Object.hasOwn(COMMANDS, command)) {
     printError(USAGE);
     return command === undefined || command === 'help' ? 0 : 2;
   }
   const config = env ? loadConfig(env) : loadConfig(); // config.ts alone reads the process environment
-  const database = openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const database = options.database ?? openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   try {
-    await COMMANDS[command]?.(database, print);
+    await COMMANDS[command]?.(database, print, { config, args });
     return 0;
+  } catch (error) {
+    // A wrong command line shows the usage (2); an expected refusal (a taken code, an unknown territory) its code (1).
+    if (error instanceof UsageError) {
+      printError(`${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof AppError) {
+      printError(`${error.code}: ${error.message}`);
+      return 1;
+    }
+    throw error;
   } finally {
-    await database.close();
+    if (!options.database) await database.close();
   }
 }

@@ -122,3 +122,20 @@ export function splitList(value: string): string[] {
     .filter((part) => part.length > 0);
 }
 
+
+/**
+ * `TERRITORY_DATABASE_URLS`: `code=postgres://…` pairs, comma-separated. A territory named here
+ * keeps its schema on that server; any other lives in the global database.
+ */
+export function parseTerritoryDatabaseUrls(raw: string): Readonly<Record<string, string>> {
+  const urls: Record<string, string> = {};
+  for (const entry of splitList(raw)) {
+    const match = /^([a-z][a-z0-9]{1,15})=(postgres(ql)?:\/\/\S+)$/.exec(entry);
+    if (!match?.[1] || !match[2]) {
+      throw new ConfigError('Invalid configuration: TERRITORY_DATABASE_URLS must be code=postgres://… pairs, comma-separated.');
+    }
+    if (Object.hasOwn(urls, match[1])) throw new ConfigError(`Invalid configuration: TERRITORY_DATABASE_URLS names ${match[1]} twice.`);
+    urls[match[1]] = match[2];
+  }
+  return Object.freeze(urls);
+}

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
-import { ConfigError, parseOidcProviders, parseSecrets, requireAll, splitList, type OidcProviderConfig, type Secrets } from './config-values.js';
+import { ConfigError, parseOidcProviders, parseSecrets, parseTerritoryDatabaseUrls, requireAll, splitList, type OidcProviderConfig, type Secrets } from './config-values.js';
 import { loadDevelopmentSecrets, SECRET_NAMES, type SecretName } from './dev-secrets.js';
 
 export { ConfigError, MIN_SECRET_LENGTH, type OidcProviderConfig, type Secrets, type VersionedKey } from './config-values.js';
@@ -19,6 +19,9 @@ const EnvironmentSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info' },
   ),
+  // Which requests get an access-log line (at info): every one, only slow or failed (5xx) ones, or none.
+  ACCESS_LOG: Type.Union([Type.Literal('all'), Type.Literal('slow'), Type.Literal('off')], { default: 'slow' }),
+  ACCESS_LOG_SLOW_MS: Type.Integer({ minimum: 1, maximum: 600_000, default: 1000 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
   ALLOWED_ORIGINS: Type.String({ default: '' }),
   SESSION_CACHE_TTL_SECONDS: Type.Integer({ minimum: 0, maximum: 3600, default: 60 }),
@@ -36,6 +39,10 @@ const EnvironmentSchema = Type.Object({
   // 0: all cores but one, so the event loop always has a core while passwords are hashed.
   PASSWORD_HASHING_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 256, default: 0 }),
   PURGE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 604_800, default: 3600 }),
+  // Rows done with are pruned this often (0: only `node dist/cli.js prune`, e.g. from cron), after these retentions.
+  PRUNE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 604_800, default: 3600 }),
+  EVENT_RETENTION_SECONDS: Type.Integer({ minimum: 60, maximum: 315_360_000, default: 604_800 }),
+  EXPIRED_RETENTION_SECONDS: Type.Integer({ minimum: 60, maximum: 315_360_000, default: 86_400 }),
   NATS_URL: Type.Optional(Type.String({ pattern: '^(nats|tls)://' })),
   NATS_SUBJECT_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', default: 'personae.events' }),
   EVENT_RELAY_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 500 }),
@@ -68,6 +75,13 @@ const EnvironmentSchema = Type.Object({
   SIGNING_KEY_ROTATION_SECONDS: Type.Integer({ minimum: 300, maximum: 31_536_000, default: 86_400 }),
   // Linking, unlinking, password changes and deletion need a strong sign-in at most this old.
   STEP_UP_WINDOW_SECONDS: Type.Integer({ minimum: 30, maximum: 3600, default: 300 }),
+  // Territories on their own PostgreSQL servers: `code=postgres://…`, comma-separated (data residency).
+  TERRITORY_DATABASE_URLS: Type.String({ default: '' }),
+  // WebFinger and public identity lookups one client may make per window (they are unauthenticated).
+  LOOKUPS_PER_CLIENT: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 600 }),
+  LOOKUP_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
+  // Live identities kept per node for the public lookups, checked against the identity generation (0: off).
+  IDENTITY_CACHE_TTL_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 5 }),
   COOKIE_SECRETS: Type.Optional(Type.String()),
   TOKEN_HASH_KEY: Type.Optional(Type.String()),
   PSEUDONYM_KEYS: Type.Optional(Type.String()),
@@ -86,6 +100,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly redisUrl: string | undefined;
   readonly logLevel: string;
+  /** Access-log lines: `all` requests, only `slow` (≥ slowMs) or failed (5xx) ones, or `off`. */
+  readonly accessLog: { readonly mode: 'all' | 'slow' | 'off'; readonly slowMs: number };
   readonly bodyLimitBytes: number;
   /** Origins besides the service's own that may send state-changing requests. */
   readonly allowedOrigins: readonly string[];
@@ -122,12 +138,20 @@ export interface Config {
   readonly tokens: { readonly accessTtlSeconds: number; readonly signingKeyRotationSeconds: number };
   /** How often the in-process purge task runs; 0 leaves purging to `npm run purge` (cron). */
   readonly purgeIntervalSeconds: number;
+  /** Pruning of rows done with: how often (0: only the `prune` command) and how long each kind is kept. */
+  readonly retention: { readonly intervalSeconds: number; readonly eventSeconds: number; readonly expiredSeconds: number };
   readonly events: {
     readonly natsUrl: string | undefined;
     readonly natsSubjectPrefix: string;
     readonly relayIntervalMs: number;
     /** Webhook requests: answer timeout, attempts before giving up, first retry pause (doubling, capped at an hour). */
     readonly webhooks: { readonly timeoutMs: number; readonly maxAttempts: number; readonly retryBaseMs: number };
+  };
+  readonly federation: {
+    /** Territory code → PostgreSQL URL of the server holding its schema. */
+    readonly territoryDatabaseUrls: Readonly<Record<string, string>>;
+    readonly lookupLimit: { readonly perClient: number; readonly windowSeconds: number };
+    readonly identityCacheTtlSeconds: number;
   };
   readonly secrets: Secrets;
 }
@@ -161,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: parsed.DATABASE_URL,
     redisUrl: parsed.REDIS_URL,
     logLevel: parsed.LOG_LEVEL,
+    accessLog: Object.freeze({ mode: parsed.ACCESS_LOG, slowMs: parsed.ACCESS_LOG_SLOW_MS }),
     bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
     allowedOrigins: Object.freeze(splitList(parsed.ALLOWED_ORIGINS)),
     sessionCache: Object.freeze({
@@ -203,6 +228,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       signingKeyRotationSeconds: parsed.SIGNING_KEY_ROTATION_SECONDS,
     }),
     purgeIntervalSeconds: parsed.PURGE_INTERVAL_SECONDS,
+    retention: Object.freeze({
+      intervalSeconds: parsed.PRUNE_INTERVAL_SECONDS,
+      eventSeconds: parsed.EVENT_RETENTION_SECONDS,
+      expiredSeconds: parsed.EXPIRED_RETENTION_SECONDS,
+    }),
     events: Object.freeze({
       natsUrl: parsed.NATS_URL,
       natsSubjectPrefix: parsed.NATS_SUBJECT_PREFIX,
@@ -212,6 +242,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         maxAttempts: parsed.WEBHOOK_MAX_ATTEMPTS,
         retryBaseMs: parsed.WEBHOOK_RETRY_BASE_MS,
       }),
+    }),
+    federation: Object.freeze({
+      territoryDatabaseUrls: parseTerritoryDatabaseUrls(parsed.TERRITORY_DATABASE_URLS),
+      lookupLimit: Object.freeze({ perClient: parsed.LOOKUPS_PER_CLIENT, windowSeconds: parsed.LOOKUP_WINDOW_SECONDS }),
+      identityCacheTtlSeconds: parsed.IDENTITY_CACHE_TTL_SECONDS,
     }),
     secrets: parseSecrets(raw),
   });

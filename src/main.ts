@@ -3,16 +3,19 @@ import { createMemoryInvalidationBus } from './cache/invalidation-bus.js';
 import { createRedisInvalidationBus } from './cache/redis-invalidation-bus.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
+import { seedEmbeddedCluster } from './db/embedded-template.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createLogger } from './http/logger.js';
 
 /** loadConfig → openDatabase → migrate → buildApp → listen; SIGTERM and SIGINT close gracefully. */
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
+  // A first embedded start copies the cluster the build made, instead of running initdb (embedded-template.ts).
+  if (!config.databaseUrl) await seedEmbeddedCluster(config.dataDir);
   const database = openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   await migrateToLatest(database.db);
   const invalidation = config.redisUrl
-    ? await createRedisInvalidationBus(config.redisUrl, (error) => logger.warn({ err: error }, 'cache invalidation not published'))
+    ? await createRedisInvalidationBus(config.redisUrl, { onError: (error) => logger.warn({ err: error }, 'cache invalidation not published or not confirmed') })
     : createMemoryInvalidationBus();
   const app = await buildApp({ config, database, logger, invalidation });
 

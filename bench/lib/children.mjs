@@ -58,7 +58,7 @@ export function startNode(script, { env, nodeArgs = [], name = script }) {
 }
 
 /** Polls `url` until it answers 200; fails early if the process dies, or after `timeoutMs`. */
-export async function waitReady(proc, url, timeoutMs = 30_000) {
+export async function waitReady(proc, url, timeoutMs = 30_000, pollMs = 100) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
@@ -71,7 +71,7 @@ export async function waitReady(proc, url, timeoutMs = 30_000) {
     } catch {
       // not listening yet
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
   throw new Error(`${proc.name} not ready at ${url} after ${timeoutMs} ms:\n${proc.output()}`);
 }

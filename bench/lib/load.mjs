@@ -51,8 +51,8 @@ async function withCpuAccounting(serverPid, work) {
  * Loads `url` with `cookie`: a warm-up (JIT, caches, connection set-up) that is thrown away, then
  * the measured run. autocannon runs in this process; the server is another process (`serverPid`).
  */
-export async function measure({ url, cookie, headers, serverPid, connections, warmupSeconds, durationSeconds }) {
-  const options = { url, connections, headers: headers ?? { cookie } };
+export async function measure({ url, cookie, headers, method, body, serverPid, connections, warmupSeconds, durationSeconds }) {
+  const options = { url, connections, headers: headers ?? { cookie }, ...(method ? { method } : {}), ...(body ? { body } : {}) };
   if (warmupSeconds > 0) await run({ ...options, duration: warmupSeconds });
   const { result, cpu, serverSeconds } = await withCpuAccounting(serverPid, () => run({ ...options, duration: durationSeconds }));
   return {

@@ -8,22 +8,12 @@ export const newSecret = () => randomBytes(32).toString('base64url');
 
 /**
  * The real service from the build output, as an operator runs it in production: fresh secrets,
- * warn-level logs, and either DATA_DIR (embedded PGlite) or DATABASE_URL (PostgreSQL).
+ * the default logging (LOG_LEVEL=info, ACCESS_LOG=slow: slow and failed requests only), and either
+ * DATA_DIR (embedded PGlite) or DATABASE_URL (PostgreSQL).
  */
 export async function startService({ root, database, nodeArgs = [] }) {
   const port = await freePort();
-  const env = {
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
-    COOKIE_SECRETS: newSecret(),
-    TOKEN_HASH_KEY: newSecret(),
-    PSEUDONYM_KEYS: `k1:${newSecret()}`,
-    ADMIN_TOKEN: newSecret(),
-    EMAIL_KEYS: `k1:${newSecret()}`,
-    ...database, // { DATA_DIR } or { DATABASE_URL }
-  };
+  const env = serviceEnv(port, database);
   const proc = startNode(join(root, 'dist/main.js'), { env, nodeArgs, name: 'personae (dist/main.js)' });
   const base = `http://127.0.0.1:${port}`;
   try {
@@ -36,6 +26,22 @@ export async function startService({ root, database, nodeArgs = [] }) {
     await stop(proc);
     throw error;
   }
+}
+
+/** The service's environment: fresh secrets, warn-level logs, and `database` ({ DATA_DIR } or { DATABASE_URL }). */
+export function serviceEnv(port, database) {
+  return {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    NODE_ENV: 'production',
+    COOKIE_SECRETS: newSecret(),
+    TOKEN_HASH_KEY: newSecret(),
+    PSEUDONYM_KEYS: `k1:${newSecret()}`,
+    ADMIN_TOKEN: newSecret(),
+    EMAIL_KEYS: `k1:${newSecret()}`,
+    ...database,
+  };
 }
 
 /** POST /session without a cookie starts a guest; its Set-Cookie is the visitor's `anon_id`. */

@@ -1,5 +1,8 @@
 import type { AccountType } from '../modules/accounts/account.js';
 
+/** The DataBox purpose every non-email account identifier is sealed under (see sign-in-composition.ts). */
+export const ACCOUNT_IDENTIFIER_BOX = 'personae/account-identifiers/v1';
+
 /**
  * The identifier as its owner may see it in the identity graph: enough to recognise, not enough
  * to copy. `alice@example.com` → `a•••e@example.com`; `0xabc…` → `0xab…cdef`; an OIDC subject
@@ -22,5 +25,8 @@ export function maskIdentifier(type: Exclude<AccountType, 'guest'>, identifier: 
       return `passkey …${identifier.slice(-4)}`;
     case 'key':
       return `did:key:…${identifier.slice(-6)}`;
+    case 'handle':
+      // A handle is public already (it is the person's address): shown whole.
+      return identifier;
   }
 }

@@ -69,6 +69,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesDeps> = async (app,
   const bodyLimit = Math.min(AUTH_BODY_LIMIT, app.initialConfig.bodyLimit ?? AUTH_BODY_LIMIT);
   const strategies = [...auth.strategies.values()];
   const names = ['guest', ...strategies.map((strategy) => strategy.name)];
+  const socialProviders = [...(auth.strategies.get('social')?.providers ?? [])];
 
   const withStrategy = (name: string, properties: Record<string, TSchema>, description?: string) =>
     Type.Object({ strategy: Type.Literal(name), ...properties }, { additionalProperties: false, ...(description ? { description } : {}) });
@@ -85,10 +86,15 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesDeps> = async (app,
       schema: {
         tags: ['auth'],
         summary: 'The sign-in methods this deployment offers',
-        response: { 200: body({ strategies: Type.Array(Type.String()) }) },
+        response: {
+          200: body({
+            strategies: Type.Array(Type.String()),
+            socialProviders: Type.Array(Type.String(), { description: 'The OIDC providers to offer as "Sign in with …" buttons (names of OIDC_PROVIDERS).' }),
+          }),
+        },
       },
     },
-    async (request) => ({ strategies: names, correlationId: request.id }),
+    async (request) => ({ strategies: names, socialProviders, correlationId: request.id }),
   );
 
   if (strategies.length > 0) {
@@ -156,7 +162,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesDeps> = async (app,
   /** Guests: a browser's `anon_id` identity (started now if needed), or a new one for an API client. */
   async function guest(request: FastifyRequest, client: ClientKind) {
     const token = client === 'api' ? newToken() : request.anon.token;
-    const started = await sessions.startGuest(token);
+    const started = await sessions.startGuest(token, client, { newToken: client === 'api' || request.anon.isNew });
     if (started.context.banned) throw new AppError('ACCOUNT_SUSPENDED', 'This account is suspended. You can appeal the decision.');
     const { context } = started;
     const pair = client === 'api' ? await tokens.issue(context.sessionId, context.sessionPublicId) : null;

@@ -5,7 +5,8 @@ import { normalizeEmail } from '../crypto/email-box.js';
 import type { Pseudonyms } from '../crypto/pseudonyms.js';
 import { newToken, type TokenHasher } from '../crypto/tokens.js';
 import { AppError } from '../errors.js';
-import { planSignIn, type Browser } from '../modules/accounts/sign-in-plan.js';
+import { methodLookupKey } from '../modules/accounts/account.js';
+import { planSignIn, type Browser, type SignInPlanSettings } from '../modules/accounts/sign-in-plan.js';
 import { refuseIfThrottled, type AttemptLimiter } from '../rate-limit/attempt-limiter.js';
 import { displayNameKey } from '../modules/personas/display-name.js';
 import { generateGuestName } from '../modules/personas/guest-names.js';
@@ -55,6 +56,8 @@ export interface AuthenticateServiceDeps {
   readonly limiter: AttemptLimiter;
   /** Ceremonies one client may start per window, per method. */
   readonly challengeLimit: { readonly perClient: number; readonly windowSeconds: number };
+  /** Carries the browser's voluntary identification to the rotated anonymous token (composeFederation's). */
+  readonly identification: SignInPlanSettings['identification'];
 }
 
 /** Display-name draws before giving up (see guest-names.ts for the odds), and races lost before retrying stops. */
@@ -75,7 +78,7 @@ export function createAuthenticateService(deps: AuthenticateServiceDeps): Authen
       return { lookupKey: emails.lookupKey(email), sealedIdentifier: emails.seal(accountId, email) };
     }
     return {
-      lookupKey: hasher.hash('account', `${identity.type}:${identity.identifier}`),
+      lookupKey: methodLookupKey(hasher, identity.type, identity.identifier),
       sealedIdentifier: identifiers.seal(['account-identifier', accountId], Buffer.from(identity.identifier, 'utf8')),
     };
   }

@@ -1,5 +1,7 @@
 import type { Sealed } from '../crypto/data-box.js';
 import { isUniqueViolation, type Db, type Tx } from '../db/database.js';
+import type { AccountSecretStore } from '../modules/accounts/account-secret-repository.js';
+import type { SessionLabelStore } from '../modules/sessions/session-label-repository.js';
 import { appendEvent } from '../events/outbox.js';
 import type { PersonaRef } from '../modules/accounts/account-repository.js';
 import { activePersonaOf } from '../modules/accounts/account-repository.js';
@@ -39,7 +41,7 @@ export interface MethodAccountRepository {
   signIn(account: MethodAccount, plan: SignInPlan): Promise<MethodSignInResult>;
 }
 
-export function createMethodAccountRepository(db: Db): MethodAccountRepository {
+export function createMethodAccountRepository(db: Db, secrets: AccountSecretStore, labels: SessionLabelStore): MethodAccountRepository {
   return {
     async signIn(account, plan) {
       try {
@@ -48,12 +50,14 @@ export function createMethodAccountRepository(db: Db): MethodAccountRepository {
           if (existing && account.identity.registersCredential) return { ok: false, reason: 'credential-in-use' };
           const found = existing ?? (await createPerson(trx, account));
           const provenNow = existing !== null && account.identity.verified && !existing.verified;
-          if (provenNow) await verifyAccount(trx, existing.id, existing.profileId, account.type);
+          if (provenNow) await verifyAccount(trx, secrets, existing.id, existing.profileId, account.type);
           const persona = existing ? await activePersonaOf(trx, found.id) : { id: account.persona.id, displayName: account.persona.displayName };
-          const outcome = await completeSignIn(trx, { accountId: found.id, profileId: found.profileId, personaId: persona?.id ?? null }, plan);
+          const outcome = await completeSignIn(trx, { accountId: found.id, profileId: found.profileId, personaId: persona?.id ?? null }, plan, labels);
           if (outcome.sessionCreated) {
             await appendEvent(trx, { type: 'AccountSignedIn', payload: { accountId: found.id, accountabilityProfileId: found.profileId } });
           }
+          // Last: a remote territory commits on its own (see AccountSecretStore).
+          if (!existing) await sealMethodIdentifier(trx, secrets, account, found.profileId);
           const evict = provenNow ? [...outcome.evict, found.profileId] : outcome.evict;
           return { ok: true, isNewUser: !existing, accountId: found.id, profileId: found.profileId, persona, ...outcome, evict };
         });
@@ -98,7 +102,10 @@ async function createPerson(trx: Tx, account: MethodAccount): Promise<FoundAccou
   return { id: account.accountId, profileId: profile.id, verified: account.identity.verified };
 }
 
-/** The account row, its sealed identifier and its credential, for a person that exists (new, or linking). */
+/**
+ * The account row and its credential, for a person that exists (new, or linking). Its sealed
+ * identifier goes to the person's territory with `sealMethodIdentifier`, last in the transaction.
+ */
 export async function insertMethodAccount(trx: Tx, account: Omit<MethodAccount, 'persona'>, profileId: string, privacyMode: 'linked' | 'partial' | 'isolated' = 'linked'): Promise<void> {
   await trx
     .insertInto('accounts')
@@ -114,11 +121,15 @@ export async function insertMethodAccount(trx: Tx, account: Omit<MethodAccount, 
     .execute();
   // A method retired from a marked person brings the mark along (DESIGN.md §2 invariant 4).
   await inheritFromRetired(trx, account.type, account.lookupKey, profileId);
-  const sealed = { account_id: account.accountId, key_id: account.sealedIdentifier.keyId, sealed: account.sealedIdentifier.sealed };
-  if (account.type === 'email') await trx.insertInto('account_emails').values(sealed).execute();
-  else await trx.insertInto('account_identifiers').values(sealed).execute();
-  await account.identity.persistCredential?.(trx, account.accountId);
+  await account.identity.persistCredential?.(trx, { accountId: account.accountId, profileId });
   await appendEvent(trx, { type: 'AccountRegistered', payload: { accountId: account.accountId, accountabilityProfileId: profileId, accountType: account.type } });
+}
+
+/** The new account's identifier, sealed, in its person's territory. */
+export async function sealMethodIdentifier(trx: Tx, secrets: AccountSecretStore, account: Pick<MethodAccount, 'accountId' | 'type' | 'sealedIdentifier'>, profileId: string): Promise<void> {
+  const owner = { accountId: account.accountId, profileId };
+  if (account.type === 'email') await secrets.sealEmail(trx, owner, account.sealedIdentifier);
+  else await secrets.sealIdentifier(trx, owner, account.sealedIdentifier);
 }
 
 /**
@@ -126,9 +137,10 @@ export async function insertMethodAccount(trx: Tx, account: Omit<MethodAccount, 
  * password goes: whoever set it never showed they own the mailbox (account pre-hijacking), and the
  * sessions it made end with it.
  */
-async function verifyAccount(trx: Tx, accountId: string, profileId: string, type: StrategyName): Promise<void> {
+async function verifyAccount(trx: Tx, secrets: AccountSecretStore, accountId: string, profileId: string, type: StrategyName): Promise<void> {
   await trx.updateTable('accounts').set({ verified: true }).where('id', '=', accountId).execute();
-  await trx.deleteFrom('password_credentials').where('account_id', '=', accountId).execute();
+  // Taking access away is safe to commit early, should the territory be remote.
+  await secrets.deletePassword(trx, { accountId, profileId });
   await trx.deleteFrom('sessions').where('account_id', '=', accountId).where('idle_timeout_seconds', 'is not', null).execute();
   await appendEvent(trx, { type: 'AccountVerified', payload: { accountId, accountabilityProfileId: profileId, accountType: type } });
 }

@@ -6,9 +6,12 @@ import type { EmailBox } from '../crypto/email-box.js';
 import type { Pseudonyms } from '../crypto/pseudonyms.js';
 import type { TokenHasher } from '../crypto/tokens.js';
 import type { Db } from '../db/database.js';
+import type { TerritoryDatabases } from '../db/territory-databases.js';
+import type { AccountSecretStore } from '../modules/accounts/account-secret-repository.js';
 import { createIdentityLinkRepository } from '../modules/identity-links/identity-link-repository.js';
 import { identityLinkRoutes } from '../modules/identity-links/identity-link-routes.js';
 import { createIdentityLinkService } from '../modules/identity-links/identity-link-service.js';
+import type { SessionLabelStore } from '../modules/sessions/session-label-repository.js';
 import { createSessionListRepository } from '../modules/sessions/session-list-repository.js';
 import { sessionListRoutes } from '../modules/sessions/session-list-routes.js';
 import { createSessionListService } from '../modules/sessions/session-list-service.js';
@@ -21,6 +24,7 @@ import { createWalletRepository } from '../modules/wallets/wallet-repository.js'
 import { walletRoutes } from '../modules/wallets/wallet-routes.js';
 import { createWalletService } from '../modules/wallets/wallet-service.js';
 import type { AttemptLimiter } from '../rate-limit/attempt-limiter.js';
+import { ACCOUNT_IDENTIFIER_BOX } from './account-identifier.js';
 import { authRoutes } from './auth-routes.js';
 import { createAuthenticateService } from './authenticate-service.js';
 import { createMethodAccountRepository } from './method-account-repository.js';
@@ -31,6 +35,8 @@ import { createSigningKeyRepository } from './tokens/signing-key-repository.js';
 import { SigningKeyring } from './tokens/signing-keyring.js';
 import { createTokenService } from './tokens/token-service.js';
 import { createVerificationRepository } from './verification-repository.js';
+import type { AppealStatementStore } from '../modules/accountability/appeal-statement-repository.js';
+import type { IdentificationRepository } from '../modules/identification/identification-repository.js';
 
 export interface SignInCompositionDeps {
   readonly config: Config;
@@ -44,6 +50,15 @@ export interface SignInCompositionDeps {
   readonly evictProfile: (accountabilityProfileId: string) => Promise<void>;
   /** The policy's live-persona limit, which a guest merge must respect. */
   readonly maxLivePersonas: () => Promise<number>;
+  /** Sealed identifiers and passwords, in each person's territory (composeFederation's). */
+  readonly accountSecrets: AccountSecretStore;
+  /** Passkey credentials live in each person's territory (composeFederation's databases). */
+  readonly territories: TerritoryDatabases;
+  /** Session device labels, in each person's territory (composeFederation's). */
+  readonly sessionLabels: SessionLabelStore;
+  /** Voluntary identification and appeal statements, in territories (composeFederation's). */
+  readonly identification: IdentificationRepository;
+  readonly appealStatements: AppealStatementStore;
 }
 
 /**
@@ -65,10 +80,10 @@ export function composeSignIn(deps: SignInCompositionDeps) {
     accessTtlSeconds: config.tokens.accessTtlSeconds,
     evictProfile,
   });
-  const identifiers = box('personae/account-identifiers/v1');
+  const identifiers = box(ACCOUNT_IDENTIFIER_BOX);
   const auth = createAuthenticateService({
-    strategies: createStrategies({ config, db, verifications: createVerificationRepository(db), hasher, emails, limiter: deps.limiter, clock }),
-    methods: createMethodAccountRepository(db),
+    strategies: createStrategies({ config, db, verifications: createVerificationRepository(db), hasher, emails, limiter: deps.limiter, clock, accountSecrets: deps.accountSecrets, territories: deps.territories }),
+    methods: createMethodAccountRepository(db, deps.accountSecrets, deps.sessionLabels),
     hasher,
     emails,
     identifiers,
@@ -77,10 +92,11 @@ export function composeSignIn(deps: SignInCompositionDeps) {
     evictProfile,
     limiter: deps.limiter,
     challengeLimit: config.signIn.challengeLimit,
+    identification: deps.identification,
   });
-  const stepUp = createStepUpService({ repository: createStepUpRepository(db), auth, windowSeconds: config.signIn.stepUpWindowSeconds });
+  const stepUp = createStepUpService({ repository: createStepUpRepository(db, deps.accountSecrets), auth, windowSeconds: config.signIn.stepUpWindowSeconds });
   const links = createIdentityLinkService({
-    links: createIdentityLinkRepository(db), auth, hasher, emails, identifiers, stepUp, evictProfile, maxLivePersonas: deps.maxLivePersonas,
+    links: createIdentityLinkRepository(db, deps.accountSecrets, deps.appealStatements), auth, hasher, emails, identifiers, stepUp, evictProfile, maxLivePersonas: deps.maxLivePersonas,
   });
 
   const routes: FastifyPluginAsync = async (visitor) => {
@@ -96,10 +112,10 @@ export function composeSignIn(deps: SignInCompositionDeps) {
     await visitor.register(identityLinkRoutes, { links, strategies: auth.strategies });
     await visitor.register(stepUpRoutes, { stepUp, strategies: auth.strategies });
     await visitor.register(sessionListRoutes, {
-      sessionList: createSessionListService({ sessions: createSessionListRepository(db), evictProfile }),
+      sessionList: createSessionListService({ sessions: createSessionListRepository(db, deps.sessionLabels), evictProfile }),
     });
     await visitor.register(walletRoutes, {
-      wallets: createWalletService({ wallets: createWalletRepository(db), box: box(WALLET_KEY_PURPOSE) }),
+      wallets: createWalletService({ wallets: createWalletRepository(db, deps.accountSecrets), box: box(WALLET_KEY_PURPOSE) }),
     });
   };
   return { keyring, stepUp, routes };

@@ -3,6 +3,8 @@ import type { Config } from '../config.js';
 import type { EmailBox } from '../crypto/email-box.js';
 import type { TokenHasher } from '../crypto/tokens.js';
 import type { Db } from '../db/database.js';
+import type { TerritoryDatabases } from '../db/territory-databases.js';
+import type { AccountSecretStore } from '../modules/accounts/account-secret-repository.js';
 import type { AttemptLimiter } from '../rate-limit/attempt-limiter.js';
 import { createEmailStrategy } from './email/email-strategy.js';
 import { createKeyStrategy } from './key/key-strategy.js';
@@ -21,6 +23,10 @@ export interface StrategyDeps {
   readonly emails: EmailBox;
   readonly limiter: AttemptLimiter;
   readonly clock: Clock;
+  /** Where a key account's ed25519 key is kept: the person's territory. */
+  readonly accountSecrets: Pick<AccountSecretStore, 'addKey'>;
+  /** Where a passkey's credential is kept: the person's territory. */
+  readonly territories: TerritoryDatabases;
 }
 
 /** Every sign-in method with a ceremony, by name. A strategy that is not configured is left out. */

@@ -1,9 +1,10 @@
+import type { SecretOwner } from '../modules/accounts/account-secret-repository.js';
 import type { TObject } from 'typebox';
 import type { Tx } from '../db/database.js';
 import type { AccountType } from '../modules/accounts/account.js';
 
 /** The sign-in methods with a ceremony of their own (`guest` needs none: it is the anonymous cookie). */
-export type StrategyName = Exclude<AccountType, 'guest'>;
+export type StrategyName = Exclude<AccountType, 'guest' | 'handle'>;
 
 /** Why a ceremony runs: to sign in, to prove a method before linking it, or to step up a session. */
 export type CeremonyPurpose = 'sign-in' | 'link' | 'step-up';
@@ -37,7 +38,7 @@ export interface VerifiedIdentity {
    * transaction that creates or links it (a passkey's public key, an ed25519 key). A unique
    * violation here means the credential belongs to someone else.
    */
-  readonly persistCredential?: (trx: Tx, accountId: string) => Promise<void>;
+  readonly persistCredential?: (trx: Tx, owner: SecretOwner) => Promise<void>;
   /**
    * True when the ceremony registers a new credential (a WebAuthn registration): its identifier is
    * chosen by the client, so finding it already stored must never sign in as its owner; the
@@ -60,6 +61,8 @@ export interface SignInStrategy {
    * an email code (NIST SP 800-63B-4 §3.1.3 forbids email for out-of-band authentication).
    */
   readonly authenticator: boolean;
+  /** The named providers a person picks among (social sign-in's OIDC_PROVIDERS); absent for the others. */
+  readonly providers?: readonly string[];
   /** Fields of `POST /api/v2/auth/challenge` besides `strategy` (additionalProperties: false). */
   readonly challengeBody: TObject;
   /** What the challenge answers (documented in OpenAPI; `correlationId` is added). */

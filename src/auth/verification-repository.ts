@@ -32,8 +32,6 @@ export interface VerificationRepository {
   consumeById(strategy: StrategyName, id: string): Promise<ConsumedVerification | null>;
   /** How many challenges were made for the subject in the last `windowSeconds` (send limits). */
   countRecent(strategy: StrategyName, subjectKey: Buffer, windowSeconds: number): Promise<number>;
-  /** Deletes records expired for more than a day (the purge task's chore). */
-  deleteExpired(): Promise<number>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -83,14 +81,6 @@ export function createVerificationRepository(db: Db): VerificationRepository {
         .where('created_at', '>', sql<Date>`now() - make_interval(secs => ${windowSeconds})`)
         .executeTakeFirstOrThrow();
       return Number(row.count);
-    },
-
-    async deleteExpired() {
-      const result = await db
-        .deleteFrom('verifications')
-        .where('expires_at', '<', sql<Date>`now() - interval '1 day'`)
-        .executeTakeFirst();
-      return Number(result.numDeletedRows);
     },
   };
 }

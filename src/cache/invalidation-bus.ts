@@ -1,10 +1,23 @@
-/** A message that cached state about one person is stale; `all` after a node may have missed messages. */
-export type Invalidation = { readonly kind: 'profile'; readonly id: string } | { readonly kind: 'all' };
+/**
+ * A message that cached state is stale: one person's sessions (`profile`), the public identities
+ * (`identities`: the embedded identity generation's bump, see LocalIdentityGeneration; with Redis
+ * the generation is a Redis key instead), or everything (`all`, after a node may have missed messages).
+ */
+export type Invalidation =
+  | { readonly kind: 'profile'; readonly id: string }
+  | { readonly kind: 'identities' }
+  | { readonly kind: 'all' };
 
 /** Carries invalidations to every node of the service, this one included. */
 export interface InvalidationBus {
   publish(invalidation: Invalidation): Promise<void>;
   subscribe(listener: (invalidation: Invalidation) => void): void;
+  /**
+   * True while this node is sure to hear every other node's invalidations. While false (Redis is
+   * unreachable), a cache of shared state must be neither read nor filled: it could not learn of a
+   * ban placed elsewhere.
+   */
+  isListening(): boolean;
   close(): Promise<void>;
 }
 
@@ -18,6 +31,7 @@ export function createMemoryInvalidationBus(): InvalidationBus {
     subscribe(listener) {
       listeners.push(listener);
     },
+    isListening: () => true,
     async close() {
       listeners.length = 0;
     },

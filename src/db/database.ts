@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
@@ -25,7 +25,8 @@ export interface DatabaseOptions {
   /**
    * An in-memory embedded database starts as a copy of this data-directory dump (PGlite's
    * `dumpDataDir`) instead of an empty cluster: a migrated copy opens in under a second, where a new
-   * cluster takes several. The test suite makes one per run.
+   * cluster takes several. The test suite makes one per run. (A data folder is seeded by copying the
+   * build's cluster instead: see embedded-template.ts.)
    */
   readonly embeddedTemplate?: Blob;
 }
@@ -45,13 +46,32 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
   return handle(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
 }
 
+/** The folder PGlite keeps its cluster in, under the service's data folder. */
+export const embeddedLocation = (dataDir: string) => join(dataDir, 'pglite');
+
+/** Whether the data folder already holds an embedded cluster (a template is then neither needed nor loadable). */
+export function hasEmbeddedCluster(dataDir: string): boolean {
+  return dataDir !== 'memory' && existsSync(join(embeddedLocation(dataDir), 'PG_VERSION'));
+}
+
+/**
+ * PostgreSQL's default 128 MB of shared buffers, in PGlite, is wasm memory the process holds for good
+ * (most of the embedded service's idle RSS). The embedded database is one process's own store, for
+ * small communities, and its reads are served from the operating system's page cache as well: 16 MB
+ * (2,048 pages) holds its indexes' hot pages. Each halving saves about 12 MB of RSS.
+ */
+const EMBEDDED_SHARED_BUFFERS = '16MB';
+
 function openEmbedded(dataDir: string, template: Blob | undefined): DatabaseHandle {
   let location: string | undefined;
   if (dataDir !== 'memory') {
-    location = join(dataDir, 'pglite');
+    location = embeddedLocation(dataDir);
     mkdirSync(location, { recursive: true });
   }
-  const client = template && !location ? new PGlite({ loadDataDir: template }) : new PGlite(location);
+  const client = new PGlite(location, {
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
+    ...(template && !location ? { loadDataDir: template } : {}),
+  });
   return handle(new Kysely<Database>({ dialect: new PGliteDialect(client) }), 'embedded');
 }
 

@@ -5,16 +5,22 @@ import type { AppealStatus } from '../modules/accountability/appeal.js';
 import type { AdminRole } from '../modules/admins/admin.js';
 import type { PersonaOrigin, TrustLevel } from '../modules/personas/persona.js';
 import type {
-  AccountIdentifiersTable,
   AccountPersonaSelectionsTable,
-  KeyCredentialsTable,
-  PasskeyCredentialsTable,
   PersonaWalletsTable,
   RetiredMethodsTable,
   RefreshTokensTable,
   SigningKeysTable,
   VerificationsTable,
 } from './sign-in-schema.js';
+import type {
+  CitizenshipsTable,
+  IdentityAliasesTable,
+  InvitationsTable,
+  InvitationUsesTable,
+  TerritoriesTable,
+  TerritoryMovesTable,
+  UserIdentitiesTable,
+} from './federation-schema.js';
 
 /** A timestamp PostgreSQL fills in; read back as a Date. */
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -95,22 +101,7 @@ export interface SessionsTable {
   authenticated_at: ColumnType<Date, Date | string | undefined, Date | string>;
   /** False when that authentication cannot satisfy step-up (a guest, an email code). */
   step_up_capable: ColumnType<boolean, boolean | undefined, boolean>;
-  device_label: string | null;
   client: ColumnType<'browser' | 'api', 'browser' | 'api' | undefined, never>;
-}
-
-/** An email account's address: authenticated ciphertext under a versioned key (the lookup goes by `accounts.lookup_key`). */
-export interface AccountEmailsTable {
-  account_id: string;
-  key_id: string;
-  sealed: Buffer;
-}
-
-/** An argon2id hash in PHC string form (the parameters travel with it, so they can be upgraded). */
-export interface PasswordCredentialsTable {
-  account_id: string;
-  hash: string;
-  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 /** Two accounts known to be one person. `inferred` links are internal signals and never grant access. */
@@ -150,7 +141,6 @@ export interface AppealsTable {
   persona_id: string | null;
   accountability_profile_id: string;
   status: ColumnType<AppealStatus, AppealStatus | undefined, AppealStatus>;
-  statement: string;
   resolution: string | null;
   opened_at: CreatedAt;
   resolved_at: Timestamp | null;
@@ -205,9 +195,13 @@ export interface WebhookDeliveriesTable {
  * Voluntary identification (spec 000). Keyed and encrypted only by material derived from the
  * person's own token; no column refers to any other table, and no timestamp stands in the clear.
  */
+/**
+ * Where a browser's voluntary identification is kept: its lookup key (derived from the browser's
+ * own token) and the territory whose `sealed_identity_links` holds the sealed payload.
+ */
 export interface IdentityLinksTable {
   lookup_key: Buffer;
-  sealed: Buffer;
+  territory_code: string;
 }
 
 export interface AppsTable {
@@ -247,8 +241,6 @@ export interface Database {
   apps: AppsTable;
   app_person_hashes: AppPersonHashesTable;
   audit_log: AuditLogTable;
-  account_emails: AccountEmailsTable;
-  password_credentials: PasswordCredentialsTable;
   account_links: AccountLinksTable;
   display_name_holds: DisplayNameHoldsTable;
   policies: PoliciesTable;
@@ -259,13 +251,17 @@ export interface Database {
   outbox: OutboxTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
-  account_identifiers: AccountIdentifiersTable;
   account_persona_selections: AccountPersonaSelectionsTable;
   verifications: VerificationsTable;
-  passkey_credentials: PasskeyCredentialsTable;
-  key_credentials: KeyCredentialsTable;
   refresh_tokens: RefreshTokensTable;
   signing_keys: SigningKeysTable;
   persona_wallets: PersonaWalletsTable;
   retired_methods: RetiredMethodsTable;
+  territories: TerritoriesTable;
+  user_identities: UserIdentitiesTable;
+  citizenships: CitizenshipsTable;
+  identity_aliases: IdentityAliasesTable;
+  territory_moves: TerritoryMovesTable;
+  invitations: InvitationsTable;
+  invitation_uses: InvitationUsesTable;
 }

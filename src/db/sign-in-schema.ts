@@ -5,13 +5,6 @@ import type { ColumnType, Generated } from 'kysely';
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
-/** A non-email account's identifier, sealed for the identity graph's masked view. */
-export interface AccountIdentifiersTable {
-  account_id: string;
-  key_id: string;
-  sealed: Buffer;
-}
-
 /** The personas a `partial` account chose to see besides its own. */
 export interface AccountPersonaSelectionsTable {
   account_id: string;
@@ -29,25 +22,6 @@ export interface VerificationsTable {
   created_at: CreatedAt;
   expires_at: Timestamp;
   consumed_at: Timestamp | null;
-}
-
-export interface PasskeyCredentialsTable {
-  /** base64url, as WebAuthn gives it. */
-  credential_id: string;
-  account_id: string;
-  public_key: Buffer;
-  counter: ColumnType<string, number | string | undefined, number | string>;
-  transports: ColumnType<string[], string[] | undefined, string[]>;
-  counter_regressed_at: Timestamp | null;
-  created_at: CreatedAt;
-  last_used_at: Timestamp | null;
-}
-
-export interface KeyCredentialsTable {
-  account_id: string;
-  /** The raw 32-byte ed25519 public key. */
-  public_key: Buffer;
-  created_at: CreatedAt;
 }
 
 export interface RefreshTokensTable {
@@ -70,8 +44,6 @@ export interface SigningKeysTable {
 export interface PersonaWalletsTable {
   persona_id: string;
   address: string;
-  key_id: string;
-  private_sealed: Buffer;
   created_at: CreatedAt;
 }
 

@@ -23,6 +23,9 @@ export interface EventPayloads {
   AppealResolved: { appealId: string; status: string };
   SpaceJoined: { spaceId: string; personaId: string };
   SpaceLeft: { spaceId: string; personaId: string };
+  InvitationCreated: { invitationId: string; territory: string; kind: string; createdBy: 'person' | 'admin' };
+  InvitationRevoked: { invitationId: string; territory: string };
+  InvitationRedeemed: { invitationId: string; territory: string; accountabilityProfileId: string; purpose: string };
   PolicyChanged: { name: string; value: unknown };
   AccountVerified: { accountId: string; accountabilityProfileId: string; accountType: string };
   AccountsUnlinked: { accountId: string; accountabilityProfileId: string };
@@ -32,6 +35,12 @@ export interface EventPayloads {
   PasskeyCounterRegressed: { accountId: string; accountabilityProfileId: string };
   IdentityDeleted: { accountabilityProfileId: string; purgeAfter: string };
   PasswordChanged: { accountId: string; accountabilityProfileId: string };
+  HandleClaimed: { handle: string; personaId: string; accountabilityProfileId: string };
+  HandleMoved: { handle: string; fromPersonaId: string; toPersonaId: string; accountabilityProfileId: string };
+  PersonaMoved: { accountabilityProfileId: string; fromTerritory: string; toTerritory: string; dualCitizenship: boolean; moveId: string };
+  CitizenshipEnded: { accountabilityProfileId: string; territory: string };
+  RecoveryCodeUsed: { accountId: string; accountabilityProfileId: string };
+  RecoveryCodesRegenerated: { accountId: string; accountabilityProfileId: string };
 }
 
 export type EventType = keyof EventPayloads;
@@ -56,6 +65,9 @@ export const EVENT_TYPES = [
   'AppealResolved',
   'SpaceJoined',
   'SpaceLeft',
+  'InvitationCreated',
+  'InvitationRevoked',
+  'InvitationRedeemed',
   'PolicyChanged',
   'AccountVerified',
   'AccountsUnlinked',
@@ -65,6 +77,12 @@ export const EVENT_TYPES = [
   'PasskeyCounterRegressed',
   'IdentityDeleted',
   'PasswordChanged',
+  'HandleClaimed',
+  'HandleMoved',
+  'PersonaMoved',
+  'CitizenshipEnded',
+  'RecoveryCodeUsed',
+  'RecoveryCodesRegenerated',
 ] as const satisfies readonly EventType[];
 
 /** An event about to be written. */

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode } from '../errors.js';
+import { isBackendUnavailable } from './backend-unavailable.js';
 import { CORRELATION_HEADER } from './correlation.js';
 
 /** The one place an error code becomes an HTTP status. */
@@ -20,6 +21,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
   GUEST_START_FAILED: 503,
   NOT_READY: 503,
   WEAK_PASSWORD: 400,
@@ -59,6 +61,27 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   SESSION_NOT_FOUND: 404,
   TOKEN_INVALID: 401,
   REFRESH_TOKEN_REUSED: 401,
+  TERRITORY_NOT_FOUND: 404,
+  TERRITORY_EXISTS: 409,
+  TERRITORY_CLOSED: 409,
+  HANDLE_INVALID: 400,
+  HANDLE_RESERVED: 409,
+  HANDLE_TAKEN: 409,
+  HANDLE_NOT_FOUND: 404,
+  IDENTITY_NOT_FOUND: 404,
+  INVITATION_REQUIRED: 403,
+  INVITATION_INVALID: 404,
+  INVITATION_EXPIRED: 410,
+  INVITATION_USED_UP: 410,
+  INVITATION_REVOKED: 410,
+  INVITATION_MISMATCH: 403,
+  INVITATION_NOT_FOUND: 404,
+  MOVE_COOLDOWN: 429,
+  MOVE_IN_PROGRESS: 409,
+  ALREADY_CITIZEN: 409,
+  CITIZENSHIP_NOT_FOUND: 404,
+  PRIMARY_CITIZENSHIP: 409,
+  GUEST_SESSION_PERMANENT: 409,
 };
 
 /** Fastify's own failures (parsing, limits) in our codes. */
@@ -101,6 +124,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (error instanceof SyntaxError) return sendError(request, reply, 'INVALID_JSON', 'The request body is not valid JSON.');
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       return sendError(request, reply, 'VALIDATION_FAILED', error.message);
+    }
+    if (isBackendUnavailable(error)) {
+      // A lost database or Redis connection: the request did not complete; a retry may well succeed.
+      request.log.warn({ err: error }, 'a backing service is unavailable');
+      reply.header('retry-after', '1');
+      return sendError(request, reply, 'SERVICE_UNAVAILABLE', 'A service this request needs is not answering; please try again in a moment.');
     }
     request.log.error({ err: error }, 'unhandled error');
     return sendError(request, reply, 'INTERNAL_ERROR', 'Something went wrong on our side. Quote the correlation id if you report it.');

@@ -1,23 +1,11 @@
 import { Redis } from 'ioredis';
 import type { AttemptLimiter, Reservation } from './attempt-limiter.js';
+import { RedisLookupGate } from './redis-lookup-gate.js';
+import { COUNT_ATTEMPT_LUA } from './redis-count-script.js';
 
 const PREFIX = 'personae:attempts:';
 
-/**
- * Increment and expiry in one script: Redis runs a script atomically, so concurrent attempts from
- * every node are counted exactly, and a key can never be left without an expiry (a crash between
- * INCR and PEXPIRE would otherwise lock its subject out for good).
- */
-const RESERVE = `
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-end
-return {count, ttl}
-`;
+const RESERVE = `${COUNT_ATTEMPT_LUA}return {count, ttl}`;
 
 /** Decrements, never below zero and never creating a key. */
 const RELEASE = `
@@ -35,8 +23,10 @@ export class RedisAttemptLimiter implements AttemptLimiter {
   }
 
   static async connect(url: string): Promise<RedisAttemptLimiter> {
-    // A few retries, then an error: a login must not hang while Redis is away.
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    // A few retries, then an error: a login must not hang while Redis is away. Auto-pipelining sends
+    // the commands of one event-loop turn in one write: under load, many lookups' counts share a
+    // system call instead of paying one each. Each command is still its own atomic script, in order.
+    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true });
     redis.on('error', () => undefined); // surfaced by the failing command; ioredis reconnects
     await redis.connect();
     return new RedisAttemptLimiter(redis);
@@ -45,6 +35,11 @@ export class RedisAttemptLimiter implements AttemptLimiter {
   async reserve(key: string, limit: number, windowSeconds: number): Promise<Reservation> {
     const [count, ttl] = (await this.#redis.eval(RESERVE, 1, PREFIX + key, String(windowSeconds * 1000))) as [number, number];
     return { allowed: count <= limit, retryAfterSeconds: Math.max(1, Math.ceil(ttl / 1000)) };
+  }
+
+  /** The public lookups' gate on this connection: their counts are this limiter's keys. */
+  lookupGate(): RedisLookupGate {
+    return new RedisLookupGate(this.#redis, PREFIX);
   }
 
   async release(key: string): Promise<void> {

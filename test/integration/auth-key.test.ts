@@ -6,6 +6,7 @@ import { keySignInMessage } from '../../src/auth/key/key-message.js';
 import { TokenHasher } from '../../src/crypto/tokens.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { databaseKind } from '../support/database.js';
+import { territoryDb } from '../support/territory-db.js';
 import { newKeyPair, rawPublicKey, signKeyChallenge, type KeyChallenge, type KeyProof, type TestKeyPair } from '../support/key-signer.js';
 
 const ORIGIN = 'https://id.example:8443';
@@ -65,8 +66,11 @@ describe('POST /api/v2/auth/challenge {strategy: key}', () => {
       .where('strategy', '=', 'key')
       .where('challenge_hash', '=', hasher.hash('challenge', `key:${body.challenge}`))
       .executeTakeFirstOrThrow();
-    expect(row.state).toEqual({ publicKey: pair.publicKey });
+    // The key the challenge is for, as a keyed hash only: the global record holds nothing personal.
+    expect(row.state).toEqual({ keyBinding: hasher.hash('challenge', `key-holder:${pair.publicKey}`).toString('hex') });
     expect(JSON.stringify(row)).not.toContain(body.challenge);
+    expect(JSON.stringify(row)).not.toContain(pair.publicKey);
+    expect(JSON.stringify(row)).not.toContain(Buffer.from(pair.publicKey, 'base64url').toString('hex'));
     const lifetime = await sql<{ seconds: number }>`select extract(epoch from expires_at - created_at)::float8 as seconds from verifications where id = ${row.id}`.execute(db());
     expect(lifetime.rows[0]?.seconds).toBeCloseTo(TTL_SECONDS, 0);
   });
@@ -117,13 +121,13 @@ describe('POST /api/v2/auth/authenticate {strategy: key}', () => {
       .where('lookup_key', '=', hasher.hash('account', `key:${did}`))
       .executeTakeFirstOrThrow();
     expect(account.verified).toBe(true);
-    const credential = await db().selectFrom('key_credentials').selectAll().where('account_id', '=', account.id).executeTakeFirstOrThrow();
+    const credential = await territoryDb(db()).selectFrom('key_credentials').selectAll().where('account_id', '=', account.id).executeTakeFirstOrThrow();
     expect(Buffer.from(credential.public_key)).toEqual(rawPublicKey(pair));
 
     const again = await authenticate({ ...signKeyChallenge(await challenge(pair), pair), client: 'api' });
     expect(again.statusCode, again.body).toBe(200);
     expect(again.json()).toMatchObject({ isNewUser: false, profiles: [{ id: body.profiles[0].id }], tokenType: 'Bearer' });
-    expect(await db().selectFrom('key_credentials').selectAll().where('account_id', '=', account.id).execute()).toHaveLength(1);
+    expect(await territoryDb(db()).selectFrom('key_credentials').selectAll().where('account_id', '=', account.id).execute()).toHaveLength(1);
   });
 
   it('never writes the key or its did:key to the logs', async () => {

@@ -12,6 +12,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { Browser } from '../support/browser.js';
 import { databaseKind } from '../support/database.js';
 import { flipBit, SoftwareAuthenticator, type SoftwareCredential } from '../support/software-authenticator.js';
+import { territoryDb } from '../support/territory-db.js';
 
 const ORIGIN = 'https://id.example';
 const RP_ID = 'id.example';
@@ -65,7 +66,8 @@ async function registered(authenticator = new SoftwareAuthenticator(ORIGIN)): Pr
 
 /** The stored row, its bigint counter as a number (node-postgres answers a string, PGlite a number). */
 async function storedCredential(credentialId: string) {
-  const row = await db().selectFrom('passkey_credentials').selectAll().where('credential_id', '=', credentialId).executeTakeFirst();
+  // In the person's territory (the default one here); the global schema keeps only the account's keyed hash of the id.
+  const row = await territoryDb(db()).selectFrom('passkey_credentials').selectAll().where('credential_id', '=', credentialId).executeTakeFirst();
   return row && { ...row, counter: Number(row.counter) };
 }
 
@@ -135,6 +137,33 @@ describe('POST /api/v2/auth/challenge {strategy: passkey}', () => {
       expect(refused.statusCode).toBe(401);
       expect(refused.json().code).toBe('SESSION_REQUIRED');
     }
+  });
+
+  it('steps up with a passkey, links a second one, and unlinking that one takes its credential out of the territory', async () => {
+    const browser = new Browser(test.app);
+    const first = new SoftwareAuthenticator(ORIGIN);
+    const { response, credential } = first.register(await registrationOptions(as(browser)));
+    expect((await authenticate(response, as(browser))).statusCode).toBe(200);
+    const stepUp = first.authenticate(await authenticationOptions(as(browser), 'step-up'));
+    const stepped = await browser.request('POST', '/api/v2/auth/step-up', { strategy: 'passkey', response: stepUp });
+    expect(stepped.statusCode, stepped.body).toBe(200);
+    expect((await storedCredential(credential.id))?.counter).toBe(1);
+
+    const second = new SoftwareAuthenticator(ORIGIN);
+    const linking = second.register(await registrationOptions(as(browser), 'link'));
+    const linked = await browser.request('POST', '/api/v2/auth/link-accounts', { targetType: 'passkey', proof: { response: linking.response } });
+    expect(linked.statusCode, linked.body).toBe(200);
+    expect(await storedCredential(linking.credential.id)).toMatchObject({ counter: 0 });
+    // Both are offered for the next step-up: listed from the territory.
+    expect((await authenticationOptions(as(browser), 'step-up')).allowCredentials?.map((allowed) => allowed.id).sort()).toEqual([credential.id, linking.credential.id].sort());
+
+    const accounts = linked.json().accounts as Array<{ ref: string; type: string; identifier: string }>;
+    const secondRef = accounts.find((account) => account.type === 'passkey' && account.identifier.endsWith(linking.credential.id.slice(-4)))!.ref;
+    const unlinked = await browser.request('DELETE', `/api/v2/auth/accounts/${secondRef}`);
+    expect(unlinked.statusCode, unlinked.body).toBe(200);
+    expect(await storedCredential(linking.credential.id)).toBeUndefined();
+    expect(await storedCredential(credential.id)).toMatchObject({ counter: 1 });
+    expectError(await authenticate(second.authenticate(await authenticationOptions(), { credential: linking.credential })), 401, 'PROOF_INVALID');
   });
 
   it.each([

@@ -126,6 +126,8 @@ describe('POST /api/v2/auth/challenge {strategy: social}', () => {
   it('is offered', async () => {
     const response = await test.app.inject({ method: 'GET', url: '/api/v2/auth/strategies' });
     expect(response.json().strategies).toContain('social');
+    // The web app draws one "Sign in with …" button per provider from this list.
+    expect(response.json().socialProviders).toEqual(['idp', 'other', 'confused', 'alias', 'down']);
   });
 
   it("answers the provider's authorization URL and the verificationId to keep, and stores only a keyed hash of the state", async () => {

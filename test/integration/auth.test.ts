@@ -5,6 +5,7 @@ import { EmailBox, normalizeEmail } from '../../src/crypto/email-box.js';
 import { TokenHasher } from '../../src/crypto/tokens.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { Browser, GOOD_PASSWORD, newPerson, passwordHashings, sameSecrets } from '../support/browser.js';
+import { territoryDb } from '../support/territory-db.js';
 
 let test: TestApp;
 beforeAll(async () => {
@@ -47,11 +48,11 @@ describe('POST /auth/register', () => {
     expect(await db().selectFrom('persona_access').selectAll().where('account_id', '=', account!.id).execute()).toEqual([
       { account_id: account!.id, persona_id: body.personaId },
     ]);
-    const email = await db().selectFrom('account_emails').selectAll().where('account_id', '=', account!.id).executeTakeFirstOrThrow();
+    const email = await territoryDb(db()).selectFrom('account_emails').selectAll().where('account_id', '=', account!.id).executeTakeFirstOrThrow();
     const box = new EmailBox(test.config.secrets.emailKeys, new TokenHasher(test.config.secrets.tokenHashKey));
     expect(email.key_id).toBe('k1');
     expect(box.open(account!.id, { keyId: email.key_id, sealed: Buffer.from(email.sealed) })).toBe(person.email);
-    const credential = await db().selectFrom('password_credentials').selectAll().where('account_id', '=', account!.id).executeTakeFirstOrThrow();
+    const credential = await territoryDb(db()).selectFrom('password_credentials').selectAll().where('account_id', '=', account!.id).executeTakeFirstOrThrow();
     expect(credential.hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     const sessions = await db().selectFrom('sessions').selectAll().where('account_id', '=', account!.id).execute();
     expect(sessions).toHaveLength(1);
@@ -241,7 +242,7 @@ describe('POST /auth/login', () => {
   it('upgrades a hash below the current policy at login, once, and the old node still verifies it', async () => {
     const { person } = await registered();
     const account = await accountOf(person.email);
-    const hashOf = async () => (await db().selectFrom('password_credentials').selectAll().where('account_id', '=', account!.id).executeTakeFirstOrThrow());
+    const hashOf = async () => (await territoryDb(db()).selectFrom('password_credentials').selectAll().where('account_id', '=', account!.id).executeTakeFirstOrThrow());
     const floor = await hashOf();
     const stronger = await startTestApp({ database: test.database, env: { ...sameSecrets(test.config), PASSWORD_MEMORY_KIB: '24576', PASSWORD_TIME_COST: '3' } });
     try {

@@ -27,11 +27,15 @@ interface Cell {
 }
 type Row = Cell[];
 
-/** A full dump: every row of every public table, each value as text and as bytes (bytea raw). */
+/**
+ * A full dump: every row of every global table and of every territory schema (tables named
+ * `territory_<code>.<table>` there), each value as text and as bytes (bytea raw).
+ */
 async function dumpDatabase(): Promise<Row[]> {
   const columns = await sql<{ table_name: string; column_name: string; data_type: string }>`
-    select table_name, column_name, data_type from information_schema.columns
-    where table_schema = 'public'`.execute(test.database.db);
+    select case when table_schema = 'public' then table_name else table_schema || '.' || table_name end as table_name, column_name, data_type
+    from information_schema.columns
+    where table_schema = 'public' or table_schema like 'territory\_%'`.execute(test.database.db);
   const rows: Row[] = [];
   for (const table of new Set(columns.rows.map((column) => column.table_name))) {
     const own = columns.rows.filter((column) => column.table_name === table);
@@ -169,11 +173,17 @@ describe('an identity link', () => {
 });
 
 describe('zero knowledge (spec 000): the database plus every server key, without the token', () => {
-  it('gives identity_links no timestamp and no foreign key: nothing to correlate on', async () => {
-    const columns = await sql<{ column_name: string; data_type: string }>`
-      select column_name, data_type from information_schema.columns
-      where table_schema = 'public' and table_name = 'identity_links' order by column_name`.execute(test.database.db);
-    expect(columns.rows).toEqual([
+  it('gives identity links no owner, no timestamp and no foreign key: nothing to correlate on', async () => {
+    const columnsOf = async (schema: string, table: string) =>
+      (await sql<{ column_name: string; data_type: string }>`
+        select column_name, data_type from information_schema.columns
+        where table_schema = ${schema} and table_name = ${table} order by column_name`.execute(test.database.db)).rows;
+    // Global: where the row is (lookup key, territory); the territory: the sealed payload (migration 0012).
+    expect(await columnsOf('public', 'identity_links')).toEqual([
+      { column_name: 'lookup_key', data_type: 'bytea' },
+      { column_name: 'territory_code', data_type: 'text' },
+    ]);
+    expect(await columnsOf('territory_main', 'sealed_identity_links')).toEqual([
       { column_name: 'lookup_key', data_type: 'bytea' },
       { column_name: 'sealed', data_type: 'bytea' },
     ]);
@@ -181,7 +191,7 @@ describe('zero knowledge (spec 000): the database plus every server key, without
       select count(*)::int as n from information_schema.table_constraints tc
       left join information_schema.constraint_column_usage ccu on ccu.constraint_name = tc.constraint_name
       where tc.constraint_type = 'FOREIGN KEY'
-        and (tc.table_name = 'identity_links' or ccu.table_name = 'identity_links')`.execute(test.database.db);
+        and (tc.table_name in ('identity_links', 'sealed_identity_links') or ccu.table_name in ('identity_links', 'sealed_identity_links'))`.execute(test.database.db);
     expect(foreignKeys.rows[0]?.n).toBe(0);
   });
 
@@ -194,8 +204,11 @@ describe('zero knowledge (spec 000): the database plus every server key, without
    */
   function attack(dump: readonly Row[], secrets: readonly string[], extra: readonly string[] = []) {
     const value = (row: Row, column: string) => row.find((cell) => cell.column === column)!.bytes;
+    // A link is one row split in two: the global pointer and the territory's sealed payload, both
+    // under the same lookup key. Together they are "the row itself"; every other table is outside.
+    const isLink = (table: string) => table === 'identity_links' || table.endsWith('.sealed_identity_links');
     const links = dump
-      .filter((row) => row[0]?.table === 'identity_links')
+      .filter((row) => row[0]?.table.endsWith('.sealed_identity_links'))
       .map((row) => ({ lookupKey: value(row, 'lookup_key'), sealed: value(row, 'sealed') }));
     const cells = dump.flat();
     const secretForms = secrets.flatMap((secret) => [Buffer.from(secret), Buffer.from(secret, 'base64url')]);
@@ -223,10 +236,10 @@ describe('zero knowledge (spec 000): the database plus every server key, without
       return out;
     };
     const asInputs = (some: Cell[]) => some.flatMap((cell) => [cell.bytes, Buffer.from(cell.text)]);
-    const elsewhere = cells.filter((cell) => cell.table !== 'identity_links');
+    const elsewhere = cells.filter((cell) => !isLink(cell.table));
     // Knowledge that is not the row itself; the row's own values only help to open it, not to place it.
     const outside = derive([...asInputs(elsewhere), ...secretForms, ...extra.map((v) => Buffer.from(v))]);
-    const candidates = new Map([...outside, ...derive(asInputs(cells.filter((cell) => cell.table === 'identity_links')))]);
+    const candidates = new Map([...outside, ...derive(asInputs(cells.filter((cell) => isLink(cell.table))))]);
 
     // (a) Attribution: a row's key derivable from outside knowledge, or found in any other table.
     const attributed = links

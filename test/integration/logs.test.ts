@@ -195,4 +195,37 @@ describe('logs', () => {
     expect(response.json()).toMatchObject({ code: expect.stringMatching(/^[A-Z][A-Z0-9_]*$/), correlationId: id });
     expect(linesSince(from).lines.some((line) => line.correlationId === id)).toBe(true);
   });
+
+  it('by default (ACCESS_LOG=slow) write no line for a quick answer, and one for a failed (5xx) request', async () => {
+    // The test environment logs every request (ACCESS_LOG=all); this node runs the service's default.
+    const node = await startTestApp({ env: { ACCESS_LOG: 'slow' }, database: test.database });
+    const requestLines = (from: number, id: unknown) =>
+      node.logs.slice(from).join('').split('\n').filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as LogLine)
+        .filter((line) => line.correlationId === id && /^request (completed|failed)$/.test(line.msg ?? ''));
+    await sql`create function personae_test_fail_quick() returns trigger language plpgsql as $$ begin
+      raise exception 'identity store unavailable';
+    end; $$`.execute(test.database.db);
+    try {
+      // A quick 200 and a refused request: counted in the metrics, not logged line by line.
+      let from = node.logs.length;
+      const fine = await node.app.inject({ method: 'GET', url: '/healthz' });
+      const refused = await node.app.inject({ method: 'GET', url: '/identities/nobody_here' });
+      expect([fine.statusCode, refused.statusCode]).toEqual([200, 404]);
+      expect(requestLines(from, fine.headers['x-correlation-id'])).toEqual([]);
+      expect(requestLines(from, refused.headers['x-correlation-id'])).toEqual([]);
+
+      // A 5xx is logged whatever its duration (a database write that fails, as in the test above).
+      await sql`create trigger personae_test_fail_quick before insert on identity_links
+        for each row execute function personae_test_fail_quick()`.execute(test.database.db);
+      from = node.logs.length;
+      const failed = await new Visitor(node.app).request('POST', '/identity-link', { identityData, consent: true });
+      expect(failed.statusCode).toBe(500);
+      expect(requestLines(from, failed.headers['x-correlation-id'])).toMatchObject([{ statusCode: 500, msg: 'request completed' }]);
+    } finally {
+      await sql`drop trigger if exists personae_test_fail_quick on identity_links`.execute(test.database.db);
+      await sql`drop function personae_test_fail_quick()`.execute(test.database.db);
+      await node.close();
+    }
+  });
 });

@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { isAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { territoryDb } from '../support/territory-db.js';
 import { DataBox } from '../../src/crypto/data-box.js';
 import { WALLET_KEY_PURPOSE, walletKeyBinding } from '../../src/modules/wallets/wallet.js';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -39,8 +40,11 @@ function expectError(response: LightMyRequestResponse, status: number, code: str
   expect(response.json()).toEqual({ code, message: expect.any(String), correlationId: expect.any(String) });
 }
 
+/** The wallet as stored: its address global, its sealed key in the person's territory (the default one here). */
 async function storedWallet(personaId: string) {
-  return db().selectFrom('persona_wallets').selectAll().where('persona_id', '=', personaId).executeTakeFirstOrThrow();
+  const { address } = await db().selectFrom('persona_wallets').select('address').where('persona_id', '=', personaId).executeTakeFirstOrThrow();
+  const key = await territoryDb(db()).selectFrom('persona_wallet_keys').select(['persona_id', 'key_id', 'private_sealed']).where('persona_id', '=', personaId).executeTakeFirstOrThrow();
+  return { ...key, address };
 }
 
 /** The private key the row holds, opened with the server's keys as the service would. */
@@ -157,9 +161,44 @@ describe('who may have a persona\'s wallet', () => {
   });
 });
 
+describe('bringing a guest along', () => {
+  it("passes the guest's wallet key to the person, in the person's territory, so erasure finds it", async () => {
+    const guest = new Browser(test.app);
+    const personaId = (await guest.request('POST', '/session')).json().persona.id as string;
+    expect((await call(guest, 'POST', personaId)).statusCode).toBe(201);
+    const created = await test.app.inject({ method: 'POST', url: '/admin/territories', headers: test.adminHeaders, payload: { code: 'wk', name: 'Wallet keys' } });
+    expect(created.statusCode, created.body).toBe(201);
+    const person = new Browser(test.app);
+    expect((await person.request('POST', '/auth/register', { ...newPerson('merge'), territory: 'wk' })).statusCode).toBe(201);
+
+    person.jar.set('anon_id', guest.jar.get('anon_id')!);
+    const linked = await person.request('POST', '/api/v2/auth/link-accounts', { targetType: 'guest' });
+    expect(linked.statusCode, linked.body).toBe(200);
+    const { accountability_profile_id: profileId } = await db().selectFrom('personas').select('accountability_profile_id').where('id', '=', personaId).executeTakeFirstOrThrow();
+    const keysIn = (code: string) => territoryDb(db(), code).selectFrom('persona_wallet_keys').select(['persona_id', 'accountability_profile_id']).where('persona_id', '=', personaId).execute();
+    expect({ main: await keysIn('main'), wk: await keysIn('wk') }).toEqual({ main: [], wk: [{ persona_id: personaId, accountability_profile_id: profileId }] });
+
+    expect((await person.request('DELETE', '/api/v2/auth/identity')).statusCode).toBe(200);
+    expect(await keysIn('wk')).toEqual([]);
+  });
+});
+
+describe('deleting the identity', () => {
+  it("takes the wallet's sealed key out of the person's territory, and its address out of the global schema", async () => {
+    const { browser, personaId } = await signedIn();
+    expect((await call(browser, 'POST', personaId)).statusCode).toBe(201);
+    const key = () => territoryDb(db()).selectFrom('persona_wallet_keys').select('persona_id').where('persona_id', '=', personaId).execute();
+    expect(await key()).toHaveLength(1);
+    const erased = await browser.request('DELETE', '/api/v2/auth/identity');
+    expect(erased.statusCode, erased.body).toBe(200);
+    expect(await key()).toEqual([]);
+    expect(await db().selectFrom('persona_wallets').select('address').where('persona_id', '=', personaId).execute()).toEqual([]);
+  });
+});
+
 describe('the private keys', () => {
   it('appear in no response and no log line', async () => {
-    const rows = await db().selectFrom('persona_wallets').selectAll().execute();
+    const rows = await territoryDb(db()).selectFrom('persona_wallet_keys').selectAll().execute();
     expect(rows.length).toBeGreaterThan(5);
     const logs = test.logs.join('\n');
     expect(logs).toContain('session-wallet'); // the requests were logged (trace level), so the check means something

@@ -204,7 +204,7 @@ describe('rotation', () => {
     const { id: profileId } = await profileOf(initial.id);
     const appeal = await db()
       .insertInto('appeals')
-      .values({ persona_id: initial.id, accountability_profile_id: profileId, statement: 'not me' })
+      .values({ persona_id: initial.id, accountability_profile_id: profileId })
       .returning('id')
       .executeTakeFirstOrThrow();
     expect((await act(visitor, initial.id, 'rotate', { newDisplayName: uniqueName() })).statusCode).toBe(200);

@@ -44,8 +44,8 @@ describe('the admin policy API', () => {
     const byName = Object.fromEntries(response.json().policies.map((p: { name: string }) => [p.name, p]));
     expect(Object.keys(byName).sort()).toEqual([
       'deactivation_grace_days', 'deletion_purge_days', 'display_name_reuse_window_days', 'high_risk_blocked_actions',
-      'max_personas_per_user', 'min_trust_level_for_action', 'persona_creation_rate_limit', 'persona_rotation_cooldown',
-      'risk_thresholds',
+      'max_personas_per_user', 'min_trust_level_for_action', 'min_trust_level_to_invite', 'persona_creation_rate_limit',
+      'persona_rotation_cooldown', 'risk_thresholds', 'territory_move_cooldown_days',
     ]);
     expect(byName.max_personas_per_user).toEqual({
       name: 'max_personas_per_user', value: 3, defaultValue: 3, overridden: false, updatedAt: null, description: expect.any(String),

@@ -5,6 +5,8 @@ import { TokenHasher } from '../../src/crypto/tokens.js';
 import { registerApp, resolveForApp, resolveTicket, startTestApp, ticketFor, Visitor, type TestApp } from '../support/app.js';
 import { Browser, newPerson } from '../support/browser.js';
 import { newKeyPair, signKeyChallenge } from '../support/key-signer.js';
+import { routesOf } from '../support/routes.js';
+import { webAppWalk } from '../support/web-app-routes.js';
 
 let test: TestApp;
 beforeAll(async () => {
@@ -82,13 +84,17 @@ interface Cell {
   readonly bytes: Buffer | null;
 }
 
-/** Every value of every column of every table in the public schema, as text and (bytea) in every encoding. */
+/**
+ * Every value of every column of every table in the public schema and the territory schemas
+ * (`territory_<code>.<table>`), as text and (bytea) in every encoding.
+ */
 async function dumpDatabase(): Promise<Cell[]> {
-  const columns = await sql<{ table_name: string; column_name: string; data_type: string }>`
-    select table_name, column_name, data_type from information_schema.columns
-    where table_schema = 'public' order by table_name, ordinal_position`.execute(test.database.db);
+  const columns = await sql<{ table_schema: string; table_name: string; column_name: string; data_type: string }>`
+    select table_schema, table_name, column_name, data_type from information_schema.columns
+    where table_schema = 'public' or table_schema like 'territory\_%' order by table_schema, table_name, ordinal_position`.execute(test.database.db);
   const cells: Cell[] = [];
-  for (const { table_name: table, column_name: column, data_type: type } of columns.rows) {
+  for (const { table_schema: schema, table_name: name, column_name: column, data_type: type } of columns.rows) {
+    const table = schema === 'public' ? name : `${schema}.${name}`;
     const rows = await sql<{ text: string | null; raw: unknown }>`
       select ${sql.ref(column)}::text as text, ${type === 'bytea' ? sql.ref(column) : sql`null`} as raw
       from ${sql.table(table)}`.execute(test.database.db);
@@ -130,6 +136,16 @@ describe('the database', () => {
       expect((await browser.register(person)).statusCode).toBe(201);
       expect((await browser.login(person)).statusCode).toBe(200);
     }
+    // A person with a handle and no email: their recovery codes (one spent, one regenerated set) are secrets too.
+    const handleMember = new Browser(test.app);
+    const handleRegistration = await handleMember.request('POST', '/auth/register', { handle: 'scan_handle', password: 'quiet meadow under a copper sky', initialDisplayName: 'Scan Handle' });
+    expect(handleRegistration.statusCode, handleRegistration.body).toBe(201);
+    const firstCodes = handleRegistration.json().recoveryCodes as string[];
+    const regenerated = await handleMember.request('POST', '/api/v2/auth/recovery-codes');
+    expect(regenerated.statusCode, regenerated.body).toBe(200);
+    const recoveryCodes = [...firstCodes, ...(regenerated.json().recoveryCodes as string[])];
+    const recovered = await new Browser(test.app).request('POST', '/auth/recover', { handle: 'scan_handle', recoveryCode: recoveryCodes.at(-1), newPassword: 'silver fern beside the winter road' });
+    expect(recovered.statusCode, recovered.body).toBe(200);
 
     const { secrets } = test.config;
     const needles: Array<[string, string]> = [
@@ -156,6 +172,12 @@ describe('the database', () => {
         ...encodingsOf(`session token ${i}`, browser.sessionToken, Buffer.from(browser.sessionToken, 'base64url')),
         ...encodingsOf(`member anon token ${i}`, browser.anonToken, Buffer.from(browser.anonToken, 'base64url')),
       ]),
+      ...recoveryCodes.flatMap((code, i) => [
+        ...encodingsOf(`recovery code ${i}`, code, Buffer.from(code)),
+        ...encodingsOf(`recovery code ${i} (bare)`, code.replaceAll('-', ''), Buffer.from(code.replaceAll('-', ''))),
+      ]),
+      ...encodingsOf('handle member password', 'quiet meadow under a copper sky', Buffer.from('quiet meadow under a copper sky')),
+      ...encodingsOf('handle member new password', 'silver fern beside the winter road', Buffer.from('silver fern beside the winter road')),
     ];
     // The bytes behind each base64url token and secret, in case a column keeps them undecorated.
     const allSecrets = [
@@ -174,9 +196,11 @@ describe('the database', () => {
     const cells = await dumpDatabase();
     // The scan must cover the tables that hold tokens and keys, or it proves nothing.
     const tables = new Set(cells.map((cell) => cell.at.split('.')[0]));
-    for (const table of ['accounts', 'sessions', 'identity_links', 'apps', 'app_person_hashes', 'audit_log', 'account_emails', 'password_credentials', 'outbox']) {
+    for (const table of ['accounts', 'sessions', 'identity_links', 'apps', 'app_person_hashes', 'audit_log', 'outbox', 'territory_main']) {
       expect(tables).toContain(table);
     }
+    // Sealed emails and password hashes live in the territory schema now.
+    expect(cells.map((cell) => cell.at)).toEqual(expect.arrayContaining(['territory_main.account_emails.sealed', 'territory_main.password_credentials.hash']));
     // Control: the scan does see what is stored, e.g. the keyed hash of a token in bytea columns.
     const hashHex = new TokenHasher(secrets.tokenHashKey).hash('anonymous', rawTokenOf(visitors[0]!)).toString('hex');
     expect(cells.filter((cell) => found(cell.texts.join('\n'), [['hash (hex)', hashHex]]).length > 0).map((c) => c.at)).toEqual(
@@ -234,21 +258,6 @@ const internalFieldNames = [
   ...['accountabilityProfileId', 'accountability_profile_id', 'accountId', 'sessionId', 'tokenHash'],
 ];
 
-/** Every route the app serves, as "METHOD /path", read from the router itself (hidden routes included). */
-function routesOf(): string[] {
-  const stack: string[] = [];
-  const routes: string[] = [];
-  for (const line of test.app.printRoutes().split('\n')) {
-    const match = /^((?:│ {3}| {4})*)(?:├── |└── )(.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
-    if (!match) continue;
-    stack.length = (match[1] ?? '').length / 4;
-    stack.push(match[2] ?? '');
-    // HEAD is GET without a body; the GET entry covers it.
-    for (const method of match[3]?.split(', ') ?? []) if (method !== 'HEAD') routes.push(`${method} ${stack.join('')}`);
-  }
-  return routes;
-}
-
 describe('public responses', () => {
   let owner: Visitor;
   let other: Visitor;
@@ -263,6 +272,8 @@ describe('public responses', () => {
   let app: { id: string; apiKey: string };
   const ownerData = { email: 'owner.walk@example.org', name: 'Owner Walk' };
   const banReason = 'ban-reason-not-for-the-public';
+  const handleWalker = { handle: 'walk_recovery', password: 'granite owl above the silent valley', browser: null as unknown as Browser, codes: [] as string[] };
+  const inviter = { browser: undefined as unknown as Browser, id: '', token: '' };
 
   beforeAll(async () => {
     app = await registerApp(test, 'walk');
@@ -280,6 +291,11 @@ describe('public responses', () => {
     await other.request('POST', '/identity-link', { identityData: { email: 'someone.else@example.org' }, consent: true });
     member = new Browser(test.app);
     expect((await member.register(memberPerson)).statusCode).toBe(201);
+    // A person with a handle and no email, for the recovery routes.
+    handleWalker.browser = new Browser(test.app);
+    const registered = await handleWalker.browser.request('POST', '/auth/register', { handle: handleWalker.handle, password: handleWalker.password, initialDisplayName: 'Handle Walker' });
+    expect(registered.statusCode, registered.body).toBe(201);
+    handleWalker.codes = registered.json().recoveryCodes;
   });
 
   /** One scripted request per public route; a route missing here fails the walk. */
@@ -310,11 +326,14 @@ describe('public responses', () => {
       personaIds.created = response.json().persona?.id;
       return response;
     },
+    'PUT /personas/:id/handle': () => member.request('PUT', `/personas/${personaIds.created}/handle`, { handle: 'walk_handle' }),
     'POST /personas/:id/rotate': async () => {
       const response = await member.request('POST', `/personas/${personaIds.created}/rotate`, { newDisplayName: 'Walk Persona Two' });
       personaIds.rotated = response.json().persona?.id;
       return response;
     },
+    // Rotation leaves the handle on the retired persona; an explicit move brings it along.
+    'POST /personas/:id/handle/move': () => member.request('POST', `/personas/${personaIds.created}/handle/move`, { toPersonaId: personaIds.rotated }),
     'POST /personas/:id/deactivate': () => member.request('POST', `/personas/${personaIds.rotated}/deactivate`),
     'POST /personas/:id/reactivate': () => member.request('POST', `/personas/${personaIds.rotated}/reactivate`),
     'PUT /session/active-persona': () => member.request('PUT', '/session/active-persona', { personaId: personaIds.rotated }),
@@ -323,7 +342,8 @@ describe('public responses', () => {
     'GET /spaces/:id/membership': () => member.request('GET', '/spaces/walk:1/membership'),
     'POST /spaces/:id/leave': () => member.request('POST', '/spaces/walk:1/leave'),
     'POST /personas/:id/delete-permanent': () => member.request('POST', `/personas/${personaIds.rotated}/delete-permanent`),
-    'GET /api/v2/auth/sessions': () => member.request('GET', '/api/v2/auth/sessions'),
+    // A guest is an account too: its own session list and graph (the member's graph answers link, privacy and unlink).
+    'GET /api/v2/auth/sessions': () => owner.request('GET', '/api/v2/auth/sessions'),
     'DELETE /api/v2/auth/sessions/:id': async () => {
       const laptop = new Browser(test.app);
       expect((await laptop.login(memberPerson)).statusCode).toBe(200);
@@ -337,12 +357,36 @@ describe('public responses', () => {
       return member.request('POST', `/api/v2/profiles/${personaIds.wallet}/session-wallet`);
     },
     'GET /api/v2/profiles/:id/session-wallet': () => member.request('GET', `/api/v2/profiles/${personaIds.wallet}/session-wallet`),
+    'GET /territories': () => owner.request('GET', '/territories'),
+    'GET /handles/:handle': () => owner.request('GET', '/handles/walk_handle'),
+    // Moves: the member (freshly signed in) moves to a new territory keeping the old one, then ends it.
+    'POST /api/v2/federation/moves': async () => {
+      await test.app.inject({ method: 'POST', url: '/admin/territories', headers: test.adminHeaders, payload: { code: 'walk', name: 'Walk' } });
+      return member.request('POST', '/api/v2/federation/moves', { to: 'walk', dualCitizenship: true });
+    },
+    'POST /api/v2/federation/moves/resume': () => member.request('POST', '/api/v2/federation/moves/resume'),
+    'GET /api/v2/federation/citizenships': () => member.request('GET', '/api/v2/federation/citizenships'),
+    'DELETE /api/v2/federation/citizenships/:code': () => member.request('DELETE', '/api/v2/federation/citizenships/main'),
+    // Invitations: a person an operator made REGULAR invites; anyone holding the token inspects and prints it.
+    'POST /invitations': async () => {
+      inviter.browser = new Browser(test.app);
+      const registered = await inviter.browser.register(newPerson('inviter'));
+      await test.app.inject({ method: 'POST', url: `/admin/personas/${registered.json().personaId}/trust-level`, headers: test.adminHeaders, payload: { trustLevel: 'REGULAR' } });
+      const response = await inviter.browser.request('POST', '/invitations', { kind: 'group', maxUses: 5, handle: 'walk_invitee' });
+      [inviter.id, inviter.token] = [response.json().invitation?.id, response.json().token];
+      return response;
+    },
+    'GET /invitations': () => inviter.browser.request('GET', '/invitations'),
+    'GET /invitations/:id/uses': () => inviter.browser.request('GET', `/invitations/${inviter.id}/uses`),
+    'POST /invitations/inspect': () => owner.request('POST', '/invitations/inspect', { token: inviter.token }),
+    'POST /invitations/qr': () => owner.request('POST', '/invitations/qr', { token: inviter.token, format: 'svg' }),
+    'POST /invitations/:id/revoke': () => inviter.browser.request('POST', `/invitations/${inviter.id}/revoke`),
     'POST /api/v2/auth/challenge': () => owner.request('POST', '/api/v2/auth/challenge', { strategy: 'wallet' }),
     'POST /api/v2/auth/link-accounts': async () => {
       const { strategy: _strategy, ...proof } = await keyProof('link');
       return member.request('POST', '/api/v2/auth/link-accounts', { targetType: 'key', proof });
     },
-    'GET /api/v2/auth/identity-graph': () => member.request('GET', '/api/v2/auth/identity-graph'),
+    'GET /api/v2/auth/identity-graph': () => owner.request('GET', '/api/v2/auth/identity-graph'),
     'PUT /api/v2/auth/link-privacy': () => member.request('PUT', '/api/v2/auth/link-privacy', { privacyMode: 'linked' }),
     'POST /api/v2/auth/step-up': async () => member.request('POST', '/api/v2/auth/step-up', await keyProof('step-up')),
     'DELETE /api/v2/auth/accounts/:ref': async () => {
@@ -350,6 +394,16 @@ describe('public responses', () => {
       return member.request('DELETE', `/api/v2/auth/accounts/${accounts.find((account) => account.type === 'key')?.ref}`);
     },
     'PUT /api/v2/auth/password': () => member.request('PUT', '/api/v2/auth/password', { newPassword: memberPerson.password }),
+    'GET /api/v2/auth/recovery-codes': () => handleWalker.browser.request('GET', '/api/v2/auth/recovery-codes'),
+    'POST /api/v2/auth/recovery-codes': async () => {
+      expect((await handleWalker.browser.request('POST', '/auth/login', { handle: handleWalker.handle, password: handleWalker.password })).statusCode).toBe(200);
+      const response = await handleWalker.browser.request('POST', '/api/v2/auth/recovery-codes');
+      handleWalker.codes = response.json().recoveryCodes;
+      return response;
+    },
+    // Last of the three: a recovery ends every other session of the account.
+    'POST /auth/recover': () =>
+      new Browser(test.app).request('POST', '/auth/recover', { handle: handleWalker.handle, recoveryCode: handleWalker.codes.pop(), newPassword: handleWalker.password }),
     'POST /auth/logout': () => member.request('POST', '/auth/logout'),
     'DELETE /api/v2/auth/identity': async () => {
       const leaving = new Browser(test.app);
@@ -364,6 +418,15 @@ describe('public responses', () => {
       const { refreshToken } = (await owner.request('POST', '/api/v2/auth/authenticate', { strategy: 'guest', client: 'api' })).json();
       return owner.request('POST', '/api/v2/auth/refresh', { refreshToken });
     },
+    // The public lookups of spec 004: the owner's persona takes a handle (walk_handle is retired by now).
+    'GET /identities/:handle': async () => {
+      const { persona } = (await owner.request('GET', '/session')).json() as { persona: { id: string } };
+      expect((await owner.request('PUT', `/personas/${persona.id}/handle`, { handle: 'walk_public' })).statusCode).toBe(200);
+      return owner.request('GET', '/identities/walk_public');
+    },
+    'GET /.well-known/webfinger': () => owner.request('GET', '/.well-known/webfinger?resource=acct:walk_public@localhost'),
+    // The web app's pages and assets (when built): static files, the same for everyone.
+    ...webAppWalk((url) => owner.request('GET', url)),
   };
   /**
    * The API documents describe the admin routes too, whose schemas name internal fields; their
@@ -374,7 +437,7 @@ describe('public responses', () => {
   const ownDataRoutes = new Set(['POST /identity-link', 'GET /identity-link']);
 
   it('carry no internal id, token, hash, risk field or email, on every public route', async () => {
-    const routes = routesOf();
+    const routes = routesOf(test.app);
     // The router parse must agree with the OpenAPI document, or the walk could miss routes.
     const { paths } = test.app.swagger() as { paths: Record<string, object> };
     const documented = Object.entries(paths).flatMap(([path, methods]) =>

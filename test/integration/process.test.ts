@@ -19,7 +19,9 @@ const children = new Set<ChildProcess>();
 const dirs: string[] = [];
 
 beforeAll(() => {
-  execFileSync('npm', ['run', 'build'], { cwd: ROOT, timeout: 120_000, stdio: 'pipe' });
+  // The service only: npm test built the web app before vitest started, and rebuilding it here would
+  // empty web/dist under the browser tests running in the other worker.
+  execFileSync('npm', ['run', 'build:server'], { cwd: ROOT, timeout: 120_000, stdio: 'pipe' });
 }, 150_000);
 
 afterAll(() => {

@@ -7,9 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/clock.js';
 import { runCommand } from '../../src/commands.js';
 import { openDatabase } from '../../src/db/database.js';
+import { openTerritoryDatabases } from '../../src/db/territory-databases.js';
+import { createAccountSecretStore } from '../../src/modules/accounts/account-secret-repository.js';
 import { createPurgeRepository } from '../../src/modules/personas/purge-repository.js';
 import { createPurgeService } from '../../src/modules/personas/purge-service.js';
 import { startTestApp, testEnvironment, Visitor, type TestApp } from '../support/app.js';
+import { Browser, newPerson } from '../support/browser.js';
+import { territoryDb } from '../support/territory-db.js';
 import { createEmptyPostgresDatabase, databaseKind, postgresUrl } from '../support/database.js';
 
 class TestClock implements Clock {
@@ -30,7 +34,7 @@ afterAll(() => test.close());
 
 const db = () => test.database.db;
 /** The purge as the job runs it, at a moment chosen by the test. */
-const purgeAt = (at: Date) => createPurgeService({ purge: createPurgeRepository(db()), clock: { now: () => at } }).run();
+const purgeAt = (at: Date) => createPurgeService({ purge: createPurgeRepository(db(), createAccountSecretStore(db(), openTerritoryDatabases(db(), {}))), clock: { now: () => at } }).run();
 const later = (days: number) => new Date(clock.now().getTime() + days * DAY);
 const exists = async (id: string) => (await db().selectFrom('personas').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
 const purgedEvents = async (id: string) =>
@@ -63,11 +67,28 @@ describe('the purge', () => {
     expect((await visitor.request('GET', '/session')).json()).toMatchObject({ started: true, persona: null });
   });
 
+  it("takes a purged persona's session-wallet key out of its person's territory (no cascade reaches there)", async () => {
+    const browser = new Browser(test.app);
+    const registered = await browser.register(newPerson('purged-wallet'));
+    expect(registered.statusCode, registered.body).toBe(201);
+    const personaId = registered.json().personaId as string;
+    const made = await browser.request('POST', `/api/v2/profiles/${personaId}/session-wallet`);
+    expect(made.statusCode, made.body).toBe(201);
+    const keys = () => territoryDb(db()).selectFrom('persona_wallet_keys').select('persona_id').where('persona_id', '=', personaId).execute();
+    expect(await keys()).toHaveLength(1);
+    const off = await browser.request('POST', `/personas/${personaId}/deactivate`);
+    expect(off.statusCode, off.body).toBe(200);
+    await purgeAt(later(90.01));
+    expect(await exists(personaId)).toBe(false);
+    expect(await keys()).toEqual([]);
+    expect(await db().selectFrom('persona_wallets').select('address').where('persona_id', '=', personaId).execute()).toEqual([]);
+  });
+
   it('is idempotent: a second run purges nothing and announces nothing again', async () => {
     const { persona } = await deactivated();
     const at = later(91);
     await purgeAt(at);
-    expect(await purgeAt(at)).toEqual({ purged: 0, holdsReleased: 0, retiredMethodsForgotten: 0 });
+    expect(await purgeAt(at)).toEqual({ purged: 0, holdsReleased: 0, retiredMethodsForgotten: 0, sessionLabelsSwept: 0 });
     expect(await purgedEvents(persona.id)).toBe(1);
   });
 
@@ -85,7 +106,7 @@ describe('the purge', () => {
     const { persona, profileId } = await deactivated();
     const appeal = await db()
       .insertInto('appeals')
-      .values({ persona_id: persona.id, accountability_profile_id: profileId, statement: 'please review' })
+      .values({ persona_id: persona.id, accountability_profile_id: profileId })
       .returning('id')
       .executeTakeFirstOrThrow();
     await purgeAt(later(365));
@@ -183,7 +204,7 @@ describe('the purge command (npm run purge, node dist/cli.js purge)', () => {
         await database.close();
       }
       expect(await run('purge')).toBe(0);
-      expect(lines.at(-1)).toBe('purged 1 persona(s); released 0 display-name hold(s); forgot 0 retired sign-in method(s)');
+      expect(lines.at(-1)).toBe('purged 1 persona(s); released 0 display-name hold(s); forgot 0 retired sign-in method(s); swept 0 ended session label(s)');
       const reopened = open();
       try {
         expect(await reopened.db.selectFrom('personas').select('id').where('id', '=', seeded).execute()).toEqual([]);

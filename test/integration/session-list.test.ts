@@ -1,10 +1,14 @@
 import type { LightMyRequestResponse } from 'fastify';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessionListRepository } from '../../src/modules/sessions/session-list-repository.js';
+import { createSessionLabelStore } from '../../src/modules/sessions/session-label-repository.js';
+import { openTerritoryDatabases } from '../../src/db/territory-databases.js';
 import type { PrivacyMode } from '../../src/modules/accounts/account.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { Browser, newPerson, SESSION_COOKIE } from '../support/browser.js';
 import { newKeyPair, signKeyChallenge, type TestKeyPair } from '../support/key-signer.js';
+import { territoryDb } from '../support/territory-db.js';
 
 const CHROME_MAC =
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
@@ -112,7 +116,10 @@ describe('GET /api/v2/auth/sessions', () => {
     expect(response.body).not.toContain(row.account_id);
     for (const encoding of ['hex', 'base64', 'base64url'] as const) expect(response.body).not.toContain(row.token_hash.toString(encoding));
     expect(JSON.stringify(row)).not.toContain(FORWARDED_IP); // nor is it stored
-    expect(row.device_label).toBe('Safari on iOS');
+    // The label lives in the person's territory, by session id; the global session row has none.
+    expect(Object.keys(row)).not.toContain('device_label');
+    const label = await territoryDb(db()).selectFrom('session_labels').select(['label', 'account_id']).where('session_id', '=', row.id).executeTakeFirstOrThrow();
+    expect(label).toEqual({ label: 'Safari on iOS', account_id: row.account_id });
   });
 
   it('does not list another person\'s sessions', async () => {
@@ -122,7 +129,7 @@ describe('GET /api/v2/auth/sessions', () => {
     expect((await list(mine as Browser)).map((session) => session.id)).not.toContain(theirId);
   });
 
-  it('refuses guests and visitors without a session: 401 SESSION_REQUIRED', async () => {
+  it('refuses visitors without a session (401 SESSION_REQUIRED); a guest sees only its own one session', async () => {
     const browserGuest = new Browser(test.app);
     expect((await browserGuest.request('POST', '/session')).statusCode).toBe(201);
     const apiGuest = (await test.app.inject({ method: 'POST', url: '/api/v2/auth/authenticate', payload: { strategy: 'guest', client: 'api' } })).json();
@@ -132,10 +139,17 @@ describe('GET /api/v2/auth/sessions', () => {
       ['POST', '/api/v2/auth/sessions/revoke-others'],
       ['DELETE', `/api/v2/auth/sessions/${'a'.repeat(32)}`],
     ] as const) {
-      expectError(await browserGuest.request(method, url), 401, 'SESSION_REQUIRED');
       expectError(await nobody.request(method, url), 401, 'SESSION_REQUIRED');
-      expectError(await apiRequest(method, url, apiGuest.accessToken), 401, 'SESSION_REQUIRED');
     }
+    // Guests are accounts (spec 003): each lists its own session, and never another's.
+    const browserList = (await browserGuest.request('GET', '/api/v2/auth/sessions')).json().sessions;
+    const apiList = (await apiRequest('GET', '/api/v2/auth/sessions', apiGuest.accessToken)).json().sessions;
+    expect(browserList).toEqual([expect.objectContaining({ client: 'browser', current: true })]);
+    expect(apiList).toEqual([expect.objectContaining({ client: 'api', current: true })]);
+    expect(browserList[0].id).not.toBe(apiList[0].id);
+    expectError(await browserGuest.request('DELETE', `/api/v2/auth/sessions/${apiList[0].id}`), 404, 'SESSION_NOT_FOUND');
+    expect((await browserGuest.request('POST', '/api/v2/auth/sessions/revoke-others')).json().revoked).toBe(0);
+    expect((await apiRequest('GET', '/api/v2/auth/sessions', apiGuest.accessToken)).statusCode).toBe(200);
   });
 });
 
@@ -195,6 +209,29 @@ describe('DELETE /api/v2/auth/sessions/{id}', () => {
     expect(cleared?.maxAge === 0 || (cleared?.expires?.getTime() ?? Infinity) <= Date.now()).toBe(true);
     expect(browser.sessionCookie).toBeUndefined();
     expect((await browser.session()).anonymous).toBe(true);
+  });
+});
+
+describe('device labels of ended sessions', () => {
+  it('are swept from the territory once their session is gone, never while it lives or just after it was made', async () => {
+    const [mac, windows] = (await personOn(CHROME_MAC, FIREFOX_WINDOWS)) as [Browser, Browser];
+    const target = await current(windows);
+    const ended = await db().selectFrom('sessions').select('id').where('public_id', '=', target.id).executeTakeFirstOrThrow();
+    const kept = await db().selectFrom('sessions').select('id').where('public_id', '=', (await current(mac)).id).executeTakeFirstOrThrow();
+    expect((await mac.request('DELETE', `/api/v2/auth/sessions/${target.id}`)).statusCode).toBe(200);
+    const labelOf = async (sessionId: string) => (await territoryDb(db()).selectFrom('session_labels').select('label').where('session_id', '=', sessionId).executeTakeFirst())?.label;
+    // Ending a session touches no territory: its label waits for the sweep.
+    expect(await labelOf(ended.id)).toBe('Firefox on Windows');
+    const labels = createSessionLabelStore(db(), openTerritoryDatabases(db(), {}));
+    // Too young: a remote territory's label may be waiting for its session's global commit.
+    await labels.sweep();
+    expect(await labelOf(ended.id)).toBe('Firefox on Windows');
+    // An hour later (created_at is never updated by the service, so the test ages the rows itself).
+    await sql`update territory_main.session_labels set created_at = now() - interval '1 hour' where session_id in (${ended.id}, ${kept.id})`.execute(db());
+    expect(await labels.sweep()).toBeGreaterThanOrEqual(1);
+    expect(await labelOf(ended.id)).toBeUndefined();
+    expect(await labelOf(kept.id)).toBe('Chrome on macOS');
+    expect((await list(mac)).map((session) => session.deviceLabel)).toEqual(['Chrome on macOS']);
   });
 });
 
@@ -275,7 +312,7 @@ describe('one person, several accounts: privacy modes', () => {
     await db().updateTable('accounts').set({ accountability_profile_id: email.profileId }).where('id', '=', key.accountId).execute();
     const setMode = (accountId: string, mode: PrivacyMode) =>
       db().updateTable('accounts').set({ privacy_mode: mode }).where('id', '=', accountId).execute();
-    const listIds = async (accountId: string) => (await createSessionListRepository(db()).list(accountId)).map((session) => session.publicId).sort();
+    const listIds = async (accountId: string) => (await createSessionListRepository(db(), createSessionLabelStore(db(), openTerritoryDatabases(db(), {}))).list(accountId)).map((session) => session.publicId).sort();
     return { email, key, browserSession, apiSession, setMode, listIds, browser, api };
   }
 

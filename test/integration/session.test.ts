@@ -109,6 +109,24 @@ describe('POST /session', () => {
     expect(await countRows('accounts')).toBe(before + 1);
   });
 
+  it('starts forty cookie-less visitors at once, each whole: profile, account, persona, access and session', async () => {
+    // Concurrent starts share statements (guest-batch.ts); each guest must still get all of its rows.
+    const tables = ['accountability_profiles', 'accounts', 'personas', 'sessions'] as const;
+    const before = await Promise.all(tables.map(countRows));
+    const accessBefore = Number((await test.database.db.selectFrom('persona_access').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const visitors = Array.from({ length: 40 }, () => new Visitor(test.app));
+    const started = await Promise.all(visitors.map((visitor) => visitor.request('POST', '/session')));
+    expect(started.map((response) => response.statusCode)).toEqual(Array(40).fill(201));
+    expect(await Promise.all(tables.map(countRows))).toEqual(before.map((n) => n + 40));
+    const access = Number((await test.database.db.selectFrom('persona_access').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    expect(access).toBe(accessBefore + 40);
+    const personas = started.map((response) => response.json().persona);
+    expect(new Set(personas.map((persona) => persona.id)).size).toBe(40);
+    // What the start answered is what the database holds: each cookie resolves to its own persona.
+    const resolved = await Promise.all(visitors.map((visitor) => visitor.request('GET', '/session')));
+    expect(resolved.map((response) => response.json().persona)).toEqual(personas);
+  });
+
   it('gives two visitors two different personas and author ids', async () => {
     const [a, b] = [new Visitor(test.app), new Visitor(test.app)];
     const [pa, pb] = [await a.start(), await b.start()];

@@ -1,6 +1,8 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTerritoryDatabases } from '../../src/db/territory-databases.js';
+import { createAccountSecretStore } from '../../src/modules/accounts/account-secret-repository.js';
 import { createPurgeRepository } from '../../src/modules/personas/purge-repository.js';
 import { createPurgeService } from '../../src/modules/personas/purge-service.js';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -223,7 +225,7 @@ describe('a mark outlives the methods it was earned with', () => {
     expect((await call('DELETE', '/api/v2/auth/identity', person.token)).statusCode).toBe(200);
     const retired = () => db().selectFrom('retired_methods').select('type').where('accountability_profile_id', '=', profileId).execute();
     expect(await retired()).toHaveLength(1);
-    const purge = createPurgeService({ purge: createPurgeRepository(db()), clock: { now: () => new Date(Date.now() + 91 * 86_400_000) } });
+    const purge = createPurgeService({ purge: createPurgeRepository(db(), createAccountSecretStore(db(), openTerritoryDatabases(db(), {}))), clock: { now: () => new Date(Date.now() + 91 * 86_400_000) } });
     const report = await purge.run();
     expect(report.retiredMethodsForgotten).toBeGreaterThanOrEqual(1);
     expect(await retired()).toEqual([]);

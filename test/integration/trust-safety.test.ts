@@ -23,6 +23,7 @@ beforeAll(async () => {
       await bus.publish(message);
     },
     subscribe: (listener) => bus.subscribe(listener),
+    isListening: () => bus.isListening(),
     close: () => bus.close(),
   };
   const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
@@ -30,6 +31,7 @@ beforeAll(async () => {
   await app.ready();
   test = {
     app,
+    invalidation: recording,
     config,
     database,
     logs: [],

@@ -18,6 +18,9 @@ export function testEnvironment(overrides: Record<string, string> = {}): Record<
   return {
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
+    // Every request's line (the service's default logs only slow and failed ones), so the tests that
+    // search the logs for leaked data see every line a request can write.
+    ACCESS_LOG: 'all',
     COOKIE_SECRETS: randomSecret(),
     TOKEN_HASH_KEY: randomSecret(),
     PSEUDONYM_KEYS: `k1:${randomSecret()}`,
@@ -32,6 +35,8 @@ export function testEnvironment(overrides: Record<string, string> = {}): Record<
 
 export interface TestApp {
   readonly app: FastifyInstance;
+  /** This node's invalidation bus (shared in memory by the nodes of one database, without Redis). */
+  readonly invalidation: InvalidationBus;
   readonly config: Config;
   readonly database: TestDatabase;
   /** Every log line the app wrote, as raw JSON text. */
@@ -49,6 +54,8 @@ export interface TestAppOptions {
   readonly redis?: boolean;
 }
 
+const memoryBuses = new WeakMap<TestDatabase, InvalidationBus>();
+
 /** Builds the real app on a fresh database, with logs captured for inspection. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const config = loadConfig(testEnvironment(options.env));
@@ -60,8 +67,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       done();
     },
   });
+  // Without Redis, nodes sharing a database share one in-memory bus, as the nodes of one deployment
+  // share their Redis: a second node must hear the first's invalidations, or it models no deployment.
+  const shared = options.database && !(options.redis && redisUrl) ? memoryBuses.get(options.database) : undefined;
   const invalidation: InvalidationBus =
-    options.redis && redisUrl ? await createRedisInvalidationBus(redisUrl) : createMemoryInvalidationBus();
+    shared ?? (options.redis && redisUrl ? await createRedisInvalidationBus(redisUrl) : createMemoryInvalidationBus());
+  if (!options.database && !(options.redis && redisUrl)) memoryBuses.set(database, invalidation);
   const app = await buildApp({
     config,
     database,
@@ -72,13 +83,14 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   await app.ready();
   return {
     app,
+    invalidation,
     config,
     database,
     logs,
     adminHeaders: { authorization: `Bearer ${config.secrets.adminToken}` },
     close: async () => {
       await app.close();
-      await invalidation.close();
+      if (!shared) await invalidation.close();
       if (!options.database) await database.drop();
     },
   };

@@ -1,3 +1,5 @@
+import { createAccountSecretStore } from '../../modules/accounts/account-secret-repository.js';
+import { openTerritoryDatabases } from '../../db/territory-databases.js';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,6 +45,7 @@ const newAddress = () => `person.${process.pid}.${Date.now().toString(36)}.${++c
 function depsFor(env: Record<string, string> = {}): StrategyDeps {
   const config = loadConfig(testEnvironment({ SMTP_URL: sink.url, DATA_DIR: dataDir, ...env }));
   const hasher = new TokenHasher(config.secrets.tokenHashKey);
+  const territories = openTerritoryDatabases(db(), {});
   return {
     config,
     db: db(),
@@ -51,6 +54,8 @@ function depsFor(env: Record<string, string> = {}): StrategyDeps {
     emails: new EmailBox(config.secrets.emailKeys, hasher),
     limiter: new MemoryAttemptLimiter(systemClock),
     clock: systemClock,
+    accountSecrets: createAccountSecretStore(db(), territories),
+    territories,
   };
 }
 

@@ -1,3 +1,4 @@
+import { recordKeyHash } from '../../modules/handles/handle-repository.js';
 import { createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519';
 import Type from 'typebox';
@@ -39,10 +40,13 @@ const proofBody = Type.Object(
  * alone holds. The account's identifier is the key's did:key; the raw key is kept as its credential.
  */
 export function createKeyStrategy(deps: StrategyDeps): SignInStrategy | null {
-  const { config, verifications, hasher } = deps;
+  const { config, verifications, hasher, accountSecrets } = deps;
   const domain = new URL(config.publicOrigin).host;
   const ttlSeconds = config.signIn.challengeTtlSeconds;
   const challengeHash = (challenge: string) => hasher.hash('challenge', `key:${challenge}`);
+  // Which key a challenge was issued for, as a keyed hash: the global verification record must not
+  // hold the key itself, a person's identifier whose credential lives in their territory.
+  const keyBinding = (publicKey: string) => hasher.hash('challenge', `key-holder:${publicKey}`).toString('hex');
 
   return {
     name: 'key',
@@ -55,8 +59,8 @@ export function createKeyStrategy(deps: StrategyDeps): SignInStrategy | null {
       const publicKey = input.publicKey as string;
       publicKeyObject(decodeExact(publicKey, ED25519_PUBLIC_KEY_BYTES, 'publicKey'));
       const challenge = randomBytes(CHALLENGE_BYTES).toString('base64url');
-      // The key is public: kept in the clear in the record, so the answer must come from that key.
-      await verifications.create({ strategy: 'key', challengeHash: challengeHash(challenge), state: { publicKey }, ttlSeconds });
+      // Bound to the key, so the answer must come from that key.
+      await verifications.create({ strategy: 'key', challengeHash: challengeHash(challenge), state: { keyBinding: keyBinding(publicKey) }, ttlSeconds });
       return { challenge, message: keySignInMessage(domain, challenge) };
     },
 
@@ -70,7 +74,8 @@ export function createKeyStrategy(deps: StrategyDeps): SignInStrategy | null {
       // Spent before the signature is looked at: one attempt per challenge, even when concurrent.
       const consumed = await verifications.consume('key', challengeHash(challenge));
       if (!consumed) throw new AppError('CHALLENGE_INVALID', 'The challenge is unknown, expired or already used. Ask for a new one.');
-      if (consumed.state.publicKey !== publicKey) throw new AppError('PROOF_INVALID', 'The challenge was issued for another key.');
+      // Both sides are public keys' hashes: a plain comparison leaks nothing worth timing.
+      if (consumed.state.keyBinding !== keyBinding(publicKey)) throw new AppError('PROOF_INVALID', 'The challenge was issued for another key.');
       const message = Buffer.from(keySignInMessage(domain, challenge), 'utf8');
       if (!verifySignature(message, key, signature)) {
         throw new AppError('PROOF_INVALID', 'The signature does not verify for this key and challenge.');
@@ -79,8 +84,11 @@ export function createKeyStrategy(deps: StrategyDeps): SignInStrategy | null {
         type: 'key',
         identifier: didKeyOf(rawKey),
         verified: true,
-        persistCredential: async (trx, accountId) => {
-          await trx.insertInto('key_credentials').values({ account_id: accountId, public_key: rawKey }).execute();
+        persistCredential: async (trx, owner) => {
+          await recordKeyHash(trx, owner.accountId, rawKey);
+          // A remote territory commits this at once: should the global part fail after, the row names
+          // an account that never existed, which no lookup reaches (see AccountSecretStore).
+          await accountSecrets.addKey(trx, owner, rawKey);
         },
       };
     },

@@ -1,12 +1,7 @@
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import { decodeClientDataJSON } from '@simplewebauthn/server/helpers';
 import type { Static } from 'typebox';
 import Value from 'typebox/value';
 import { AppError } from '../../errors.js';
@@ -26,6 +21,16 @@ const challengeInvalid = () =>
   new AppError('CHALLENGE_INVALID', 'This passkey challenge is unknown, expired or already used; ask for a new one.');
 // One answer for an unknown credential and a bad signature: which credential ids exist stays unsaid.
 const proofInvalid = (reason = '') => new AppError('PROOF_INVALID', `The passkey could not be verified${reason}.`);
+
+/**
+ * @simplewebauthn/server is loaded on the first passkey ceremony, not at start: it is most of a second
+ * of start-up (its COSE and attestation crypto) that a service whose visitors never use passkeys should
+ * not pay.
+ */
+let webauthnModule: Promise<typeof import('@simplewebauthn/server')> | undefined;
+let helpersModule: Promise<typeof import('@simplewebauthn/server/helpers')> | undefined;
+const webauthn = () => (webauthnModule ??= import('@simplewebauthn/server'));
+const webauthnHelpers = () => (helpersModule ??= import('@simplewebauthn/server/helpers'));
 
 /**
  * The library's refusal, named for the checks a deployment most often gets wrong (PUBLIC_ORIGIN,
@@ -49,7 +54,7 @@ export function createPasskeyStrategy(deps: StrategyDeps): SignInStrategy | null
   const { config, hasher, verifications } = deps;
   const { rpId, rpName } = config.signIn.webauthn;
   const ttlSeconds = config.signIn.challengeTtlSeconds;
-  const passkeys = createPasskeyCredentialRepository(deps.db);
+  const passkeys = createPasskeyCredentialRepository(deps.db, deps.territories, hasher);
   const challengeHash = (challenge: string) => hasher.hash('challenge', `passkey:${challenge}`);
 
   async function options(mode: Mode, accountId: string | null) {
@@ -57,7 +62,7 @@ export function createPasskeyStrategy(deps: StrategyDeps): SignInStrategy | null
     // authenticator is not registered twice, or allowed so the browser offers the right one.
     const known = accountId ? await passkeys.listForAccount(accountId) : [];
     if (mode === 'register') {
-      return generateRegistrationOptions({
+      return (await webauthn()).generateRegistrationOptions({
         rpName,
         rpID: rpId,
         // The user handle stays random (the library's default: 32 random bytes) and the name
@@ -70,11 +75,11 @@ export function createPasskeyStrategy(deps: StrategyDeps): SignInStrategy | null
       });
     }
     // No allowCredentials for a sign-in: the browser offers the discoverable passkeys it holds.
-    return generateAuthenticationOptions({ rpID: rpId, allowCredentials: known, userVerification: 'preferred', timeout: ttlSeconds * 1000 });
+    return (await webauthn()).generateAuthenticationOptions({ rpID: rpId, allowCredentials: known, userVerification: 'preferred', timeout: ttlSeconds * 1000 });
   }
 
   async function register(response: RegistrationResponseJSON, expectedChallenge: string): Promise<VerifiedIdentity> {
-    const verification = await verifyRegistrationResponse({
+    const verification = await (await webauthn()).verifyRegistrationResponse({
       response,
       expectedChallenge,
       expectedOrigin: config.publicOrigin,
@@ -98,8 +103,8 @@ export function createPasskeyStrategy(deps: StrategyDeps): SignInStrategy | null
       identifier: credential.id,
       verified: true,
       registersCredential: true,
-      persistCredential: (trx, accountId) =>
-        passkeys.insert(trx, accountId, {
+      persistCredential: (trx, owner) =>
+        passkeys.insert(trx, owner, {
           credentialId: credential.id,
           publicKey: credential.publicKey,
           counter: credential.counter,
@@ -111,7 +116,7 @@ export function createPasskeyStrategy(deps: StrategyDeps): SignInStrategy | null
   async function authenticate(response: AuthenticationResponseJSON, expectedChallenge: string): Promise<VerifiedIdentity> {
     const stored = await passkeys.find(response.id);
     if (!stored) throw proofInvalid();
-    const verification = await verifyAuthenticationResponse({
+    const verification = await (await webauthn()).verifyAuthenticationResponse({
       response,
       expectedChallenge,
       expectedOrigin: config.publicOrigin,
@@ -125,7 +130,7 @@ export function createPasskeyStrategy(deps: StrategyDeps): SignInStrategy | null
       throw refusal(error);
     });
     if (!verification.verified) throw proofInvalid();
-    const outcome = await passkeys.recordAssertion(response.id, verification.authenticationInfo.newCounter);
+    const outcome = await passkeys.recordAssertion(stored, verification.authenticationInfo.newCounter);
     // A counter that did not grow means a copy of the key is in use: flagged, and refused.
     if (outcome !== 'accepted') throw proofInvalid();
     return { type: 'passkey', identifier: response.id, verified: true };
@@ -153,7 +158,7 @@ export function createPasskeyStrategy(deps: StrategyDeps): SignInStrategy | null
     async verify(input) {
       if (!Value.Check(PasskeyProofBody, input)) throw new AppError('VALIDATION_FAILED', 'response must be a WebAuthn response in JSON.');
       const { response } = input;
-      const challenge = signedChallenge(response.response.clientDataJSON);
+      const challenge = await signedChallenge(response.response.clientDataJSON);
       // Spent before anything else is looked at: a challenge is good once, even under concurrent attempts.
       const record = challenge ? await verifications.consume('passkey', challengeHash(challenge)) : null;
       if (!challenge || !record) throw challengeInvalid();
@@ -168,7 +173,8 @@ export function createPasskeyStrategy(deps: StrategyDeps): SignInStrategy | null
 }
 
 /** The challenge inside clientDataJSON, if it decodes and has the shape of one of ours. */
-function signedChallenge(clientDataJSON: string): string | null {
+async function signedChallenge(clientDataJSON: string): Promise<string | null> {
+  const { decodeClientDataJSON } = await webauthnHelpers();
   try {
     const { challenge } = decodeClientDataJSON(clientDataJSON);
     return typeof challenge === 'string' && CHALLENGE_SHAPE.test(challenge) ? challenge : null;

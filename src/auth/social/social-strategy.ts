@@ -50,9 +50,13 @@ const proofBody = Type.Object(
 );
 
 /** What the verification record keeps: nothing a copy of the database could use. */
+/**
+ * What the global verification record keeps of a social sign-in: nothing about the person. The
+ * `returnTo` path is not kept (the client is told it with the challenge and nothing reads it back),
+ * since a path may carry whatever the client put in it.
+ */
 interface SocialState {
   readonly provider: string;
-  readonly returnTo?: string;
   /** Keyed hash binding the ceremony to the browser that started it (hex). */
   readonly binding: string;
   /** Step-up: the provider must have authenticated the person at most this long ago. */
@@ -117,6 +121,7 @@ export function createSocialStrategy(
   return {
     name: 'social',
     authenticator: true,
+    providers: [...providers.keys()],
     challengeBody,
     challengeResponse,
     proofBody,
@@ -144,7 +149,6 @@ export function createSocialStrategy(
       const stored: SocialState = {
         provider: name,
         binding: secrets.binding.toString('hex'),
-        ...(returnTo !== undefined ? { returnTo } : {}),
         ...(maxAge !== undefined ? { maxAge } : {}),
       };
       await verifications.create({

@@ -10,6 +10,9 @@ const MISS_REFRESH_INTERVAL_MS = 5000;
 /** Verified access tokens remembered per node (one entry is about 200 bytes). */
 const VERIFIED_CACHE_ENTRIES = 100_000;
 
+/** How long a retired key stays published: as long as a token it signed can live, plus a minute of clock skew. */
+export const retiredKeyPublishSeconds = (accessTtlSeconds: number): number => accessTtlSeconds + 60;
+
 export interface AccessTokenSettings {
   /** The `iss` and `aud` of every token: the service's public origin. */
   readonly issuer: string;
@@ -59,14 +62,13 @@ export class SigningKeyring {
   }
 
   async #load(): Promise<void> {
-    // Retired keys are published for as long as a token they signed can live, plus a minute of clock skew.
-    let stored = await this.repository.list(this.settings.accessTtlSeconds + 60);
+    let stored = await this.repository.list(retiredKeyPublishSeconds(this.settings.accessTtlSeconds));
     const newest = stored.find((key) => key.retiredAt === null);
     // A key that does not open under the configured EMAIL_KEYS (they were replaced, not rotated)
     // is retired like an old one: tokens it signed still verify until they expire.
     if (!newest || this.#isDue(newest.createdAt) || !this.box.open(['signing-key', newest.kid], newest.privateKey)) {
       await this.#rotate();
-      stored = await this.repository.list(this.settings.accessTtlSeconds + 60);
+      stored = await this.repository.list(retiredKeyPublishSeconds(this.settings.accessTtlSeconds));
     }
     const keys = new Map<string, LoadedKey>();
     for (const key of stored) {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import Type from 'typebox';
-import { getAddress, verifyMessage } from 'viem';
 import { AppError } from '../../errors.js';
 import type { StrategyDeps } from '../strategies.js';
 import type { SignInStrategy, VerifiedIdentity } from '../strategy.js';
@@ -84,7 +83,7 @@ export function createWalletStrategy(deps: StrategyDeps): SignInStrategy | null 
       if (!consumed) throw new AppError('CHALLENGE_INVALID', 'The sign-in nonce is unknown, expired or already used. Ask for a new one.');
       const problem = signInMessageProblem(message, expectations, clock.now());
       if (problem) throw new AppError('PROOF_INVALID', problem);
-      const address = getAddress(message.address);
+      const address = (await viem()).getAddress(message.address);
       const claimed = input.walletAddress as string | undefined;
       if (claimed !== undefined && claimed.toLowerCase() !== address.toLowerCase()) {
         throw new AppError('PROOF_INVALID', 'walletAddress is not the address in the message.');
@@ -96,10 +95,17 @@ export function createWalletStrategy(deps: StrategyDeps): SignInStrategy | null 
   };
 }
 
+/**
+ * viem's main entry is loaded on the first wallet sign-in, not at start: it is most of a second of
+ * start-up and 20 MB of memory that a service whose visitors never use a wallet should not pay.
+ */
+let viemModule: Promise<typeof import('viem')> | undefined;
+const viem = () => (viemModule ??= import('viem'));
+
 /** EIP-191 personal_sign, recovered offline: externally owned accounts only (no contract wallets, no RPC). */
 async function signedBy(address: `0x${string}`, message: string, signature: `0x${string}`): Promise<boolean> {
   try {
-    return await verifyMessage({ address, message, signature });
+    return await (await viem()).verifyMessage({ address, message, signature });
   } catch {
     // A signature that is not a curve point or has a bad recovery byte.
     return false;

@@ -1,10 +1,11 @@
-import type { Db } from '../../db/database.js';
+import type { Db, Tx } from '../../db/database.js';
 import { appendEvent } from '../../events/outbox.js';
 import type { NewEvent } from '../../events/event.js';
 import { appendAudit, type AuditEntry } from '../audit/audit-repository.js';
 import type { AccountabilityChanges, AccountabilitySummary, AdminPersona, InferredLink, PersonaFlag } from './accountability.js';
 import type { Appeal } from './appeal.js';
-import { APPEAL_COLUMNS, toAppeal } from './appeal-repository.js';
+import { APPEAL_COLUMNS, withStatements } from './appeal-repository.js';
+import type { AppealStatementStore } from './appeal-statement-repository.js';
 import { applyAccountabilityChanges, PROFILE_COLUMNS, toAccountability } from './profile-repository.js';
 
 /** Everything internal tools see about one person. */
@@ -64,7 +65,7 @@ const toFlag = (row: { id: string; persona_id: string; reason: string; actor: st
   createdAt: row.created_at.toISOString(),
 });
 
-async function readPerson(db: Db, profileId: string): Promise<PersonRecord | null> {
+async function readPerson(db: Tx, statements: AppealStatementStore, profileId: string): Promise<PersonRecord | null> {
   const profile = await db.selectFrom('accountability_profiles').select(PROFILE_COLUMNS).where('id', '=', profileId).executeTakeFirst();
   if (!profile) return null;
   const personas = await personaQuery(db).where('accountability_profile_id', '=', profileId).orderBy('created_at').orderBy('id').execute();
@@ -88,7 +89,7 @@ async function readPerson(db: Db, profileId: string): Promise<PersonRecord | nul
     accountability: toAccountability(profile),
     personas: personas.map(toAdminPersona),
     flags: flags.map(toFlag),
-    openAppeals: openAppeals.map(toAppeal),
+    openAppeals: await withStatements(statements, openAppeals, db),
     inferredLinks: await inferredLinksOf(db, profileId),
   };
 }
@@ -112,14 +113,14 @@ async function inferredLinksOf(db: Db, profileId: string): Promise<InferredLink[
   }));
 }
 
-export function createAccountabilityRepository(db: Db): AccountabilityRepository {
+export function createAccountabilityRepository(db: Db, statements: AppealStatementStore): AccountabilityRepository {
   return {
     // A lookup reveals which personas are one person: who looked, and when, goes to the audit log.
     lookupPersona: (personaId, audit) =>
       db.transaction().execute(async (trx) => {
         const row = await personaQuery(trx).where('id', '=', personaId).executeTakeFirst();
         if (!row) return null;
-        const person = await readPerson(trx, row.accountability_profile_id);
+        const person = await readPerson(trx, statements, row.accountability_profile_id);
         if (!person) return null;
         await appendAudit(trx, audit);
         return { persona: toAdminPersona(row), person };
@@ -127,7 +128,7 @@ export function createAccountabilityRepository(db: Db): AccountabilityRepository
 
     lookupPerson: (profileId, audit) =>
       db.transaction().execute(async (trx) => {
-        const person = await readPerson(trx, profileId);
+        const person = await readPerson(trx, statements, profileId);
         if (person) await appendAudit(trx, audit);
         return person;
       }),

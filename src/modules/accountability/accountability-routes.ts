@@ -52,7 +52,9 @@ const Appeal = Type.Object(
     personaId: Type.Union([Uuid, Type.Null()]),
     accountabilityProfileId: Uuid,
     status: Type.Union([Type.Literal('open'), Type.Literal('upheld'), Type.Literal('overturned')]),
-    statement: Type.String(),
+    statement: Type.Union([Type.String(), Type.Null()], {
+      description: "The person's own words, kept in their territory; null once their data was erased.",
+    }),
     resolution: Type.Union([Type.String(), Type.Null()]),
     openedAt: Timestamp,
     resolvedAt: NullableTimestamp,

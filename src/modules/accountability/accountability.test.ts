@@ -34,3 +34,17 @@ describe('reviewRequiredFor', () => {
     expect(reviewRequiredFor('HIGH')).toBe(true);
   });
 });
+
+describe('storable abuse scores', () => {
+  const thresholds = { medium: 0.3, high: 0.7 };
+
+  it('rounds to six decimals, so a value real cannot hold (underflow) becomes 0', () => {
+    expect(abuseScoreChanges(1.1952998334145438e-270, undefined, thresholds)).toEqual({ abuseScore: 0, riskLevel: 'LOW' });
+    expect(abuseScoreChanges(0.12345678, undefined, thresholds).abuseScore).toBe(0.123457);
+    expect(abuseScoreChanges(1, undefined, thresholds)).toEqual({ abuseScore: 1, riskLevel: 'HIGH' });
+  });
+
+  it('derives the risk level from the stored value', () => {
+    expect(abuseScoreChanges(0.2999999, undefined, thresholds)).toEqual({ abuseScore: 0.3, riskLevel: 'MEDIUM' });
+  });
+});

@@ -32,7 +32,17 @@ export interface AccountabilityChanges {
  * one the score implies under the thresholds in force (spec 002: 0.3 and 0.7 by default).
  */
 export function abuseScoreChanges(score: number, riskLevel: RiskLevel | undefined, thresholds: RiskThresholds): AccountabilityChanges {
-  return { abuseScore: score, riskLevel: riskLevel ?? riskLevelFor(score, thresholds) };
+  const stored = storableScore(score);
+  return { abuseScore: stored, riskLevel: riskLevel ?? riskLevelFor(stored, thresholds) };
+}
+
+/**
+ * A score as the database keeps it: `real` holds about six significant digits and refuses anything
+ * nearer to zero than about 1e-38 (an underflow error, so 1e-270 answered 500). Six decimals is all a
+ * 0–1 score can mean; the risk level is derived from the value that is stored.
+ */
+export function storableScore(score: number): number {
+  return Math.round(score * 1e6) / 1e6;
 }
 
 /** A person's accountability as internal tools see it (admin API only, never public). */

@@ -1,9 +1,10 @@
-import type { Db } from '../../db/database.js';
+import type { Db, Tx } from '../../db/database.js';
 import { appendEvent } from '../../events/outbox.js';
 import { appendAudit, type AuditEntry } from '../audit/audit-repository.js';
 import type { AccountabilityChanges, AccountabilitySummary } from './accountability.js';
 import { applyAccountabilityChanges } from './profile-repository.js';
 import type { Appeal, AppealOutcome, AppealStatus } from './appeal.js';
+import type { AppealStatementStore } from './appeal-statement-repository.js';
 
 /** Why an appeal could not be resolved: it does not exist, or it was resolved already. */
 export type ResolveAppealResult =
@@ -26,33 +27,37 @@ export interface AppealRepository {
   list(filter: { readonly status?: AppealStatus; readonly limit: number }): Promise<Appeal[]>;
 }
 
-export const APPEAL_COLUMNS = [
-  'id', 'persona_id', 'accountability_profile_id', 'status', 'statement', 'resolution', 'opened_at', 'resolved_at',
-] as const;
+/** The appeal's global columns; its statement lives in the person's territory (AppealStatementStore). */
+export const APPEAL_COLUMNS = ['id', 'persona_id', 'accountability_profile_id', 'status', 'resolution', 'opened_at', 'resolved_at'] as const;
 
 type AppealRow = {
   id: string;
   persona_id: string | null;
   accountability_profile_id: string;
   status: AppealStatus;
-  statement: string;
   resolution: string | null;
   opened_at: Date;
   resolved_at: Date | null;
 };
 
-export const toAppeal = (row: AppealRow): Appeal => ({
+export const toAppeal = (row: AppealRow, statement: string | null): Appeal => ({
   id: row.id,
   personaId: row.persona_id,
   accountabilityProfileId: row.accountability_profile_id,
   status: row.status,
-  statement: row.statement,
+  statement,
   resolution: row.resolution,
   openedAt: row.opened_at.toISOString(),
   resolvedAt: row.resolved_at ? row.resolved_at.toISOString() : null,
 });
 
-export function createAppealRepository(db: Db): AppealRepository {
+/** Appeal rows with their statements, read from each person's territory. */
+export async function withStatements(statements: AppealStatementStore, rows: readonly AppealRow[], trx?: Tx): Promise<Appeal[]> {
+  const found = await statements.read(rows.map((row) => ({ id: row.id, profileId: row.accountability_profile_id })), trx);
+  return rows.map((row) => toAppeal(row, found.get(row.id) ?? null));
+}
+
+export function createAppealRepository(db: Db, statements: AppealStatementStore): AppealRepository {
   return {
     open: (personaId, statement, audit) =>
       db.transaction().execute(async (trx) => {
@@ -60,7 +65,7 @@ export function createAppealRepository(db: Db): AppealRepository {
         if (!persona) return null;
         const row = await trx
           .insertInto('appeals')
-          .values({ persona_id: personaId, accountability_profile_id: persona.accountability_profile_id, statement })
+          .values({ persona_id: personaId, accountability_profile_id: persona.accountability_profile_id })
           .returning(APPEAL_COLUMNS)
           .executeTakeFirstOrThrow();
         await appendEvent(trx, {
@@ -68,7 +73,9 @@ export function createAppealRepository(db: Db): AppealRepository {
           payload: { appealId: row.id, personaId, accountabilityProfileId: row.accountability_profile_id },
         });
         await appendAudit(trx, { ...audit, target: `appeal:${row.id}`, detail: { ...audit.detail, personaId } });
-        return toAppeal(row);
+        // Last: a remote territory commits on its own, so nothing that could still fail comes after.
+        await statements.write(trx, { id: row.id, profileId: row.accountability_profile_id }, statement);
+        return toAppeal(row, statement);
       }),
 
     resolve: (id, outcome, changes, audit) =>
@@ -93,14 +100,15 @@ export function createAppealRepository(db: Db): AppealRepository {
           });
         }
         await appendAudit(trx, { ...audit, target: `appeal:${id}`, detail: { ...audit.detail, status: outcome.status, ...changes } });
-        return { resolved: true, appeal: toAppeal(row), accountability };
+        const statement = (await statements.read([{ id, profileId: row.accountability_profile_id }], trx)).get(id) ?? null;
+        return { resolved: true, appeal: toAppeal(row, statement), accountability };
       }),
 
     async list({ status, limit }) {
       let query = db.selectFrom('appeals').select(APPEAL_COLUMNS);
       if (status) query = query.where('status', '=', status);
       const rows = await query.orderBy('opened_at').orderBy('id').limit(limit).execute();
-      return rows.map(toAppeal);
+      return withStatements(statements, rows);
     },
   };
 }

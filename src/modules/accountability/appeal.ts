@@ -14,7 +14,11 @@ export interface Appeal {
   readonly personaId: string | null;
   readonly accountabilityProfileId: string;
   readonly status: AppealStatus;
-  readonly statement: string;
+  /**
+   * The person's own words, read from their territory; null once their data was erased (the
+   * appeal itself stays, for the record).
+   */
+  readonly statement: string | null;
   readonly resolution: string | null;
   readonly openedAt: string;
   readonly resolvedAt: string | null;

@@ -1,12 +1,18 @@
 import { sql } from 'kysely';
+import type { Sealed } from '../../crypto/data-box.js';
 import type { SealedEmail } from '../../crypto/email-box.js';
 import { isUniqueViolation, type Db, type Tx } from '../../db/database.js';
 import { appendEvent } from '../../events/outbox.js';
+import { appendAudit } from '../audit/audit-repository.js';
+import { insertHandle, type ClaimedHandle } from '../handles/handle-repository.js';
+import type { SessionLabelStore } from '../sessions/session-label-repository.js';
+import type { AccountSecretStore } from './account-secret-repository.js';
+import type { RecoveryCodeStore } from './recovery-code-repository.js';
 import { completeSignIn, type SignInOutcome, type SignInPlan } from './sign-in-repository.js';
 import { inheritFromRetired } from './retired-methods.js';
 import { insertInitialPersona, type InitialPersona } from '../personas/initial-persona-repository.js';
 
-/** An email account as sign-in needs it. */
+/** A password account (email or handle) as sign-in needs it. */
 export interface EmailAccount {
   readonly accountId: string;
   readonly profileId: string;
@@ -14,13 +20,34 @@ export interface EmailAccount {
   readonly passwordHash: string | null;
 }
 
+/** How a new person signs in: an email address, or a handle alone (spec 004: email is optional). */
+export type NewPasswordMethod =
+  | { readonly type: 'email'; readonly lookupKey: Buffer; readonly email: SealedEmail }
+  | { readonly type: 'handle'; readonly lookupKey: Buffer; readonly identifier: Sealed };
+
 export interface NewEmailAccount {
   /** Chosen by the caller, because the sealed email's associated data names it. */
   readonly accountId: string;
-  readonly lookupKey: Buffer;
-  readonly email: SealedEmail;
+  readonly method: NewPasswordMethod;
   readonly passwordHash: string;
   readonly persona: InitialPersona;
+  /** The handle the first persona claims in the same transaction, when one was given. */
+  readonly handle: { readonly handle: string; readonly skeleton: string } | null;
+  /** Keyed hashes of the handle account's recovery codes (none for an email account). */
+  readonly recoveryCodeHashes: readonly Buffer[];
+  /**
+   * Settles the new person in the territory they chose (citizenship, resident row, invitation use),
+   * inside the transaction, after the account row has won its race; null for the default territory.
+   */
+  readonly settle: ((trx: Tx, accountabilityProfileId: string) => Promise<void>) | null;
+  readonly correlationId: string;
+}
+
+/** An account with a password of its own, and its identifier sealed (the policy keeps the name out of the password). */
+export interface PasswordAccount {
+  readonly accountId: string;
+  readonly type: 'email' | 'handle';
+  readonly sealed: Sealed | null;
 }
 
 export interface PersonaRef {
@@ -29,21 +56,29 @@ export interface PersonaRef {
 }
 
 export type RegisterResult =
-  | ({ readonly registered: true } & SignInOutcome)
-  | { readonly registered: false; readonly reason: 'email-taken' | 'name-taken' };
+  | ({ readonly registered: true; readonly handle: ClaimedHandle | null } & SignInOutcome)
+  | { readonly registered: false; readonly reason: 'email-taken' | 'handle-taken' | 'name-taken' };
 
 export type LoginResult = SignInOutcome & { readonly persona: PersonaRef | null };
 
 export interface AccountRepository {
   findEmailAccount(lookupKey: Buffer): Promise<EmailAccount | null>;
+  /**
+   * The account a handle signs in: the person's handle account, else the email account that made
+   * the persona holding the handle (the handle is that person's username too, spec 004).
+   */
+  findHandleAccount(lookupKey: Buffer, handle: string): Promise<EmailAccount | null>;
   /** Account, person, persona and session in one transaction, with their events. */
   register(account: NewEmailAccount, plan: SignInPlan): Promise<RegisterResult>;
   /** A session for an account whose password was just verified, on its most recently used live persona. */
   signIn(account: EmailAccount, plan: SignInPlan): Promise<LoginResult>;
   /** Compare-and-set: a concurrent password change is never overwritten by an upgrade of the old hash. */
-  replacePasswordHash(accountId: string, previous: string, next: string): Promise<void>;
-  /** The sealed address of an email account, or null for any other account. */
-  sealedEmailOf(accountId: string): Promise<SealedEmail | null>;
+  replacePasswordHash(account: { readonly accountId: string; readonly profileId: string }, previous: string, next: string): Promise<void>;
+  /**
+   * The account whose password a session sets: its own when it is an email or handle account, else
+   * its person's handle account (signed in with a linked passkey or key, say); null when none.
+   */
+  passwordAccountFor(caller: { readonly accountId: string; readonly profileId: string }): Promise<PasswordAccount | null>;
   /**
    * Sets (or replaces) an email account's password, and ends every other signed-in session of the
    * account: whoever knew the old password is out. Answers how many sessions ended.
@@ -51,17 +86,48 @@ export interface AccountRepository {
   setPassword(account: { readonly accountId: string; readonly profileId: string }, hash: string, keepSessionId: string): Promise<number>;
 }
 
-export function createAccountRepository(db: Db): AccountRepository {
+/**
+ * The account of one type with this lookup key (global), and its password hash if it has one (in
+ * the person's territory).
+ */
+export async function findPasswordAccount(db: Db, secrets: AccountSecretStore, type: 'email' | 'handle', lookupKey: Buffer): Promise<EmailAccount | null> {
+  const row = await db
+    .selectFrom('accounts as a')
+    .select(['a.id as accountId', 'a.accountability_profile_id as profileId'])
+    .where('a.type', '=', type)
+    .where('a.lookup_key', '=', lookupKey)
+    .executeTakeFirst();
+  return row ? withPasswordHash(secrets, row) : null;
+}
+
+async function withPasswordHash(secrets: AccountSecretStore, account: { accountId: string; profileId: string }): Promise<EmailAccount> {
+  return { accountId: account.accountId, profileId: account.profileId, passwordHash: await secrets.passwordHash(account) };
+}
+
+export function createAccountRepository(db: Db, recoveryCodes: RecoveryCodeStore, secrets: AccountSecretStore, labels: SessionLabelStore): AccountRepository {
   return {
-    async findEmailAccount(lookupKey) {
+    findEmailAccount: (lookupKey) => findPasswordAccount(db, secrets, 'email', lookupKey),
+
+    async findHandleAccount(lookupKey, handle) {
       const row = await db
         .selectFrom('accounts as a')
-        .leftJoin('password_credentials as pc', 'pc.account_id', 'a.id')
-        .select(['a.id as accountId', 'a.accountability_profile_id as profileId', 'pc.hash as passwordHash'])
-        .where('a.type', '=', 'email')
-        .where('a.lookup_key', '=', lookupKey)
+        .select(['a.id as accountId', 'a.accountability_profile_id as profileId'])
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('a.type', '=', 'handle'), eb('a.lookup_key', '=', lookupKey)]),
+            eb.and([
+              eb('a.type', '=', 'email'),
+              eb(
+                'a.id',
+                '=',
+                eb.selectFrom('user_identities as u').innerJoin('personas as p', 'p.id', 'u.persona_id').select('p.owner_account_id').where('u.handle', '=', handle),
+              ),
+            ]),
+          ]),
+        )
+        .orderBy(sql`a.type = 'handle'`, 'desc')
         .executeTakeFirst();
-      return row ? { accountId: row.accountId, profileId: row.profileId, passwordHash: row.passwordHash ?? null } : null;
+      return row ? withPasswordHash(secrets, row) : null;
     },
 
     async register(account, plan) {
@@ -72,30 +138,46 @@ export function createAccountRepository(db: Db): AccountRepository {
           const profile = await trx.insertInto('accountability_profiles').defaultValues().returning('id').executeTakeFirstOrThrow();
           // The account row goes first: of many registrations of one address at once, every loser
           // stops here, on the unique (type, lookup_key), before touching anything else.
+          const { method } = account;
           await trx
             .insertInto('accounts')
-            .values({ id: account.accountId, type: 'email', lookup_key: account.lookupKey, accountability_profile_id: profile.id, verified: false })
+            .values({ id: account.accountId, type: method.type, lookup_key: method.lookupKey, accountability_profile_id: profile.id, verified: false })
             .execute();
-          await inheritFromRetired(trx, 'email', account.lookupKey, profile.id);
-          await trx
-            .insertInto('account_emails')
-            .values({ account_id: account.accountId, key_id: account.email.keyId, sealed: account.email.sealed })
-            .execute();
-          await trx.insertInto('password_credentials').values({ account_id: account.accountId, hash: account.passwordHash }).execute();
+          await inheritFromRetired(trx, method.type, method.lookupKey, profile.id);
+          if (account.settle) await account.settle(trx, profile.id);
           await insertInitialPersona(trx, profile.id, account.accountId, account.persona);
           await appendEvent(trx, {
             type: 'AccountRegistered',
-            payload: { accountId: account.accountId, accountabilityProfileId: profile.id, accountType: 'email' },
+            payload: { accountId: account.accountId, accountabilityProfileId: profile.id, accountType: method.type },
           });
           await appendEvent(trx, {
             type: 'PersonaCreated',
             payload: { personaId: account.persona.id, accountabilityProfileId: profile.id, trustLevel: 'NEW' },
           });
-          const outcome = await completeSignIn(trx, { accountId: account.accountId, profileId: profile.id, personaId: account.persona.id }, plan);
-          return { registered: true as const, ...outcome };
+          const handle = account.handle ? await insertHandle(trx, { personaId: account.persona.id, profileId: profile.id, ...account.handle }, secrets) : null;
+          if (handle) {
+            await appendAudit(trx, { actor: 'person', correlationId: account.correlationId, action: 'handle.claim', target: account.persona.id, detail: { handle: handle.handle } });
+          }
+          const outcome = await completeSignIn(trx, { accountId: account.accountId, profileId: profile.id, personaId: account.persona.id }, plan, labels);
+          // Last: a remote territory commits on its own, so nothing that could still fail comes after.
+          // (The settled citizenship above, in this transaction, decides which territory that is.)
+          const owner = { accountId: account.accountId, profileId: profile.id };
+          if (method.type === 'email') await secrets.sealEmail(trx, owner, method.email);
+          // Sealed like every other method's identifier, for the identity graph's view.
+          else await secrets.sealIdentifier(trx, owner, method.identifier);
+          // The password goes after the sealed identifier: a password row alone is what signs in.
+          await secrets.setPassword(trx, owner, account.passwordHash);
+          if (account.recoveryCodeHashes.length > 0) await recoveryCodes.replace(trx, owner, account.recoveryCodeHashes);
+          return { registered: true as const, handle, ...outcome };
         });
       } catch (error) {
-        if (isUniqueViolation(error, 'accounts_type_lookup_key_unique')) return { registered: false, reason: 'email-taken' };
+        if (isUniqueViolation(error, 'accounts_type_lookup_key_unique')) {
+          return { registered: false, reason: account.method.type === 'email' ? 'email-taken' : 'handle-taken' };
+        }
+        // The handle (or a look-alike of it) was issued meanwhile; the unique indexes decide races.
+        if (isUniqueViolation(error, 'user_identities_handle_unique') || isUniqueViolation(error, 'user_identities_skeleton_unique')) {
+          return { registered: false, reason: 'handle-taken' };
+        }
         if (isUniqueViolation(error, 'personas_live_display_name_unique')) return { registered: false, reason: 'name-taken' };
         throw error;
       }
@@ -104,34 +186,36 @@ export function createAccountRepository(db: Db): AccountRepository {
     signIn: (account, plan) =>
       db.transaction().execute(async (trx) => {
         const persona = await activePersonaOf(trx, account.accountId);
-        const outcome = await completeSignIn(trx, { ...account, personaId: persona?.id ?? null }, plan);
+        const outcome = await completeSignIn(trx, { ...account, personaId: persona?.id ?? null }, plan, labels);
         if (outcome.sessionCreated) {
           await appendEvent(trx, { type: 'AccountSignedIn', payload: { accountId: account.accountId, accountabilityProfileId: account.profileId } });
         }
         return { ...outcome, persona };
       }),
 
-    async replacePasswordHash(accountId, previous, next) {
-      await db
-        .updateTable('password_credentials')
-        .set({ hash: next, updated_at: sql<Date>`now()` })
-        .where('account_id', '=', accountId)
-        .where('hash', '=', previous)
-        .execute();
-    },
+    replacePasswordHash: (account, previous, next) => secrets.replacePasswordHash(account, previous, next),
 
-    async sealedEmailOf(accountId) {
-      const row = await db.selectFrom('account_emails').select(['key_id as keyId', 'sealed']).where('account_id', '=', accountId).executeTakeFirst();
-      return row ?? null;
+    async passwordAccountFor({ accountId, profileId }) {
+      const row = await db
+        .selectFrom('accounts as a')
+        .select(['a.id', 'a.type', 'a.accountability_profile_id as profileId'])
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('a.id', '=', accountId), eb('a.type', 'in', ['email', 'handle'])]),
+            eb.and([eb('a.accountability_profile_id', '=', profileId), eb('a.type', '=', 'handle')]),
+          ]),
+        )
+        .orderBy(sql`a.id = ${accountId}`, 'desc')
+        .orderBy('a.created_at')
+        .executeTakeFirst();
+      if (!row) return null;
+      const found = (await secrets.sealedOf(row.profileId, [row.id])).get(row.id);
+      const sealed = (row.type === 'email' ? found?.email : found?.identifier) ?? null;
+      return { accountId: row.id, type: row.type as PasswordAccount['type'], sealed };
     },
 
     setPassword: ({ accountId, profileId }, hash, keepSessionId) =>
       db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('password_credentials')
-          .values({ account_id: accountId, hash })
-          .onConflict((conflict) => conflict.column('account_id').doUpdateSet({ hash, updated_at: sql<Date>`now()` }))
-          .execute();
         const ended = await trx
           .deleteFrom('sessions')
           .where('account_id', '=', accountId)
@@ -139,6 +223,10 @@ export function createAccountRepository(db: Db): AccountRepository {
           .where('idle_timeout_seconds', 'is not', null)
           .executeTakeFirst();
         await appendEvent(trx, { type: 'PasswordChanged', payload: { accountId, accountabilityProfileId: profileId } });
+        // Last, for a remote territory commits on its own: should the global commit still fail, the
+        // new password is set and the old sessions live on — the person's own choice, half applied,
+        // never a way in for anyone else (retrying the change ends the sessions).
+        await secrets.setPassword(trx, { accountId, profileId }, hash);
         return Number(ended.numDeletedRows);
       }),
   };

@@ -10,9 +10,11 @@ import { signedInCaller } from '../../http/visitor.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { StepUpService } from '../step-up/step-up-service.js';
 import type { AccountService, Authenticated } from './account-service.js';
+import { TERRITORY_CODE_PATTERN } from '../territories/territory.js';
+
 
 /** Sign-in bodies are a few hundred bytes; a small cap keeps junk from reaching the parser. */
-const AUTH_BODY_LIMIT = 8 * 1024;
+export const AUTH_BODY_LIMIT = 8 * 1024;
 
 /**
  * One `@` with something on each side, surrounding white space allowed (it is trimmed): whether the
@@ -22,13 +24,21 @@ const Email = Type.String({ pattern: '^\\s*[^\\s@]+@[^\\s@]+\\s*$', maxLength: 2
 /** The policy's 256-character limit is checked after NFC (WEAK_PASSWORD); this only caps the input. */
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 const NullableString = (options: object) => Type.Unsafe<string | null>({ type: ['string', 'null'], ...options });
+/** Checked by the handle rules (HANDLE_INVALID, HANDLE_RESERVED); this only caps the input. */
+const Handle = Type.String({ minLength: 1, maxLength: 100, description: 'Lowercase letters, digits and _, 3–50 (case is folded).' });
 
 const Registered = body({
   personaId: Type.String({ format: 'uuid' }),
   displayName: Type.String(),
+  handle: Type.Optional(Type.String({ description: 'The handle the first persona claimed; only when one was given.' })),
+  recoveryCodes: Type.Optional(
+    Type.Array(Type.String(), {
+      description: 'Only for a handle without email: 10 one-time codes to regain the account with (POST /auth/recover). Shown this once; keep them safe.',
+    }),
+  ),
 });
 
-const SignedIn = body({
+export const SignedIn = body({
   personaId: NullableString({
     format: 'uuid',
     description: 'The active persona: the one used most recently, else the newest; null when every persona is deactivated or deleted.',
@@ -64,22 +74,40 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesDeps> = async
       config: { allowWhenBanned: true },
       schema: {
         tags: ['auth'],
-        summary: 'Register with an email address and a password',
+        summary: 'Register with an email address and/or a handle, and a password',
         description:
           'Creates the account, its invisible accountability profile and a first persona (trust NEW), and signs in: ' +
-          'the `__Host-session` cookie is set, and `anon_id` is replaced when the browser had one.',
+          'the `__Host-session` cookie is set, and `anon_id` is replaced when the browser had one. Give `email`, `handle`, ' +
+          'or both (spec 004: email is optional). With a handle the first persona claims it at once (400 HANDLE_INVALID, ' +
+          '409 HANDLE_RESERVED or HANDLE_TAKEN, and nothing is created). A handle without email makes a `handle` account ' +
+          'and answers 10 one-time `recoveryCodes`, shown only this once. `territory` chooses where the person lives ' +
+          '(404 TERRITORY_NOT_FOUND, 409 TERRITORY_CLOSED); an invite-only one needs an `invitation` (403 INVITATION_REQUIRED; ' +
+          'a refused invitation creates nothing and consumes nothing).',
         body: Type.Object(
-          { email: Email, password: Password, initialDisplayName: Type.String({ minLength: 1, maxLength: 128 }) },
+          {
+            email: Type.Optional(Email),
+            handle: Type.Optional(Handle),
+            password: Password,
+            initialDisplayName: Type.String({ minLength: 1, maxLength: 128 }),
+            territory: Type.Optional(Type.String({ pattern: TERRITORY_CODE_PATTERN, description: 'The territory to live in (default: the default territory).' })),
+            invitation: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'An invitation token: needed for an invite-only territory, consumed by the registration.' })),
+          },
           { additionalProperties: false },
         ),
         response: { 201: Registered, ...errorResponses(400, 403, 409, 413, 429) },
       },
     },
     async (request, reply) => {
-      const result = await accounts.register(request.body, browserOf(request));
+      const result = await accounts.register(request.body, browserOf(request), request.id);
       answer(request, reply, result);
       const persona = result.persona as NonNullable<Authenticated['persona']>; // registration always makes one
-      return reply.code(201).send({ personaId: persona.id, displayName: persona.displayName, correlationId: request.id });
+      return reply.code(201).send({
+        personaId: persona.id,
+        displayName: persona.displayName,
+        ...(result.handle === null ? {} : { handle: result.handle }),
+        ...(result.recoveryCodes === null ? {} : { recoveryCodes: [...result.recoveryCodes] }),
+        correlationId: request.id,
+      });
     },
   );
 
@@ -90,11 +118,12 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesDeps> = async
       config: { allowWhenBanned: true },
       schema: {
         tags: ['auth'],
-        summary: 'Log in with an email address and a password',
+        summary: 'Log in with an email address or a handle, and a password',
         description:
-          'A wrong address and a wrong password get the same answer (401 INVALID_CREDENTIALS). Attempts are limited ' +
-          'per address and per client (429 TOO_MANY_ATTEMPTS with Retry-After).',
-        body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }),
+          'Exactly one of `email` and `handle`. A handle signs in its handle account, or the email account that made the ' +
+          'persona holding it. A wrong address or handle and a wrong password get the same answer (401 INVALID_CREDENTIALS). ' +
+          'Attempts are limited per address or handle and per client (429 TOO_MANY_ATTEMPTS with Retry-After).',
+        body: Type.Object({ email: Type.Optional(Email), handle: Type.Optional(Handle), password: Password }, { additionalProperties: false }),
         response: { 200: SignedIn, ...errorResponses(400, 401, 403, 413, 429) },
       },
     },
@@ -113,7 +142,9 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesDeps> = async
         tags: ['auth'],
         summary: 'Set or change your password',
         description:
-          'For a session signed in with an email address (by password or by code). Needs a fresh sign-in ' +
+          'For a session signed in with an email address (by password or by code) or a handle; signed in with another ' +
+          'method (a linked passkey or key), it sets the password of your handle account: how to regain a handle ' +
+          'account through any linked method. Needs a fresh sign-in ' +
           '(403 STEP_UP_REQUIRED, see POST /api/v2/auth/step-up); the password policy applies (WEAK_PASSWORD). Every other ' +
           'signed-in session of the account ends, on every device.',
         body: Type.Object({ newPassword: Password }, { additionalProperties: false }),
@@ -125,7 +156,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesDeps> = async
     },
     async (request) => {
       const caller = await signedInCaller(request);
-      if (!caller) throw new AppError('SESSION_REQUIRED', 'Sign in with your email address first.');
+      if (!caller) throw new AppError('SESSION_REQUIRED', 'Sign in with your email address or handle first.');
       await deps.stepUp.require(caller);
       const otherSessionsEnded = await accounts.setPassword(caller, request.body.newPassword);
       return { passwordSet: true as const, otherSessionsEnded, correlationId: request.id };

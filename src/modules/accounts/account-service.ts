@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { DataBox } from '../../crypto/data-box.js';
 import { normalizeEmail, type EmailBox } from '../../crypto/email-box.js';
 import type { PasswordHasher } from '../../crypto/passwords.js';
 import type { Pseudonyms } from '../../crypto/pseudonyms.js';
@@ -7,11 +8,15 @@ import { AppError } from '../../errors.js';
 import { refuseIfThrottled } from '../../rate-limit/attempt-limiter.js';
 import type { SessionContext } from '../sessions/session.js';
 import { displayNameKey, displayNameProblem, normalizeDisplayName } from '../personas/display-name.js';
-import type { AccountRepository, PersonaRef } from './account-repository.js';
+import { normalizeHandle } from '../handles/handle.js';
+import { handleLookupKey } from './account.js';
+import type { AccountRepository, NewPasswordMethod, PasswordAccount, PersonaRef } from './account-repository.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { passwordWeaknesses } from './password-policy.js';
-import { planSignIn, type Browser } from './sign-in-plan.js';
+import { newRecoveryCodes, recoveryCodeHash } from './recovery-code.js';
+import { planSignIn, type Browser, type SignInPlanSettings } from './sign-in-plan.js';
 import type { SignInOutcome, SignInPlan } from './sign-in-repository.js';
+import type { RegistrationResidence } from '../citizenships/registration-residence.js';
 
 /** An authentication that went through. */
 export interface Authenticated {
@@ -24,23 +29,46 @@ export interface Authenticated {
   readonly anonToken: string | null;
 }
 
-export interface RegisterInput {
-  readonly email: string;
-  readonly password: string;
-  readonly initialDisplayName: string;
+/** A registration: signed in, with the handle claimed and, for a handle-only account, its recovery codes (shown once). */
+export interface Registered extends Authenticated {
+  readonly handle: string | null;
+  readonly recoveryCodes: readonly string[] | null;
 }
 
-export interface LoginInput {
-  readonly email: string;
+/** An email address, a handle, or both (spec 004: email is optional). */
+export interface RegisterInput {
+  readonly email?: string | undefined;
+  readonly handle?: string | undefined;
   readonly password: string;
+  readonly initialDisplayName: string;
+  /** The territory to live in (spec 004); the default one when omitted. */
+  readonly territory?: string | undefined;
+  /** Needed for an invite-only territory; redeemed with the registration. */
+  readonly invitation?: string | undefined;
+}
+
+/** Exactly one of email and handle. */
+export interface LoginInput {
+  readonly email?: string | undefined;
+  readonly handle?: string | undefined;
+  readonly password: string;
+}
+
+/** What handle sign-up needs from the federation side (built by federation-composition.ts). */
+export interface HandleAccountPorts {
+  /** A normalized, claimable handle, or the typed error (HANDLE_INVALID, HANDLE_RESERVED). */
+  validate(input: string): Promise<{ handle: string; skeleton: string }>;
+  /** The box every non-email method's identifier is sealed in, for the identity graph. */
+  readonly identifiers: DataBox;
 }
 
 export interface AccountService {
-  register(input: RegisterInput, browser: Browser): Promise<Authenticated>;
+  register(input: RegisterInput, browser: Browser, correlationId: string): Promise<Registered>;
   login(input: LoginInput, browser: Browser): Promise<Authenticated>;
   /**
-   * Sets or changes the password of the email account the caller signed in with (the caller has
-   * stepped up); every other signed-in session of the account ends. Answers how many did.
+   * Sets or changes the password of the email or handle account the caller signed in with, or,
+   * signed in another way, of the person's handle account (the caller has stepped up); every
+   * other signed-in session of that account ends. Answers how many did.
    */
   setPassword(caller: Pick<SessionContext, 'sessionId' | 'accountId' | 'accountType' | 'accountabilityProfileId'>, password: string): Promise<number>;
 }
@@ -55,51 +83,95 @@ export interface AccountServiceDeps {
   readonly sessions: { readonly idleSeconds: number; readonly absoluteSeconds: number };
   /** Drops a person's cached sessions on every node (after commit). */
   readonly evictProfile: (accountabilityProfileId: string) => Promise<void>;
+  readonly handles: HandleAccountPorts;
+  readonly residence: RegistrationResidence;
+  /** Carries the browser's voluntary identification to the rotated anonymous token (composeFederation's). */
+  readonly identification: SignInPlanSettings['identification'];
 }
 
 const INVALID_CREDENTIALS = 'The email address or the password is wrong.';
+const INVALID_HANDLE_CREDENTIALS = 'The handle or the password is wrong.';
+
+/** Where a sealed account identifier is bound: the same binding the sign-in methods use. */
+export const identifierBinding = (accountId: string) => ['account-identifier', accountId];
+
+/** The finished authentication, after commit: no node may keep serving a session it ended or changed. */
+export async function finishSignIn(
+  evictProfile: (id: string) => Promise<void>,
+  outcome: SignInOutcome,
+  persona: PersonaRef | null,
+  sessionToken: string,
+  anonToken: string,
+): Promise<Authenticated> {
+  await Promise.all([...new Set(outcome.evict)].map(evictProfile));
+  return {
+    signedIn: outcome.sessionCreated,
+    persona,
+    sessionToken: outcome.sessionCreated ? sessionToken : null,
+    anonToken: outcome.anonymousRotated ? anonToken : null,
+  };
+}
 
 export function createAccountService(deps: AccountServiceDeps): AccountService {
-  const { accounts, passwords, emails, throttle, hasher, pseudonyms, evictProfile } = deps;
+  const { accounts, passwords, emails, throttle, hasher, pseudonyms, evictProfile, handles } = deps;
 
   function signInPlan(browser: Browser, sessionToken: string, anonToken: string): SignInPlan {
     // A password is an authenticator (NIST SP 800-63B-4): it can satisfy step-up.
     return planSignIn(deps, browser, { sessionToken, anonToken, refreshToken: null }, true);
   }
 
-  async function finish(outcome: SignInOutcome, persona: PersonaRef | null, sessionToken: string, anonToken: string) {
-    // After commit: no node may keep serving a session this authentication ended or changed.
-    await Promise.all([...new Set(outcome.evict)].map(evictProfile));
-    return {
-      signedIn: outcome.sessionCreated,
-      persona,
-      sessionToken: outcome.sessionCreated ? sessionToken : null,
-      anonToken: outcome.anonymousRotated ? anonToken : null,
-    };
+  const finish = (outcome: SignInOutcome, persona: PersonaRef | null, sessionToken: string, anonToken: string) =>
+    finishSignIn(evictProfile, outcome, persona, sessionToken, anonToken);
+
+  /** The policy keeps every name of the account out of its password. */
+  function weaknessesOf(password: string, names: readonly string[]): void {
+    const weaknesses = [...new Set(names.flatMap((name) => passwordWeaknesses(password, name)))];
+    if (weaknesses.length > 0) throw new AppError('WEAK_PASSWORD', `Choose another password: ${weaknesses.join('; ')}.`);
+  }
+
+  function nameOf(account: PasswordAccount): string | null {
+    if (!account.sealed) return null;
+    if (account.type === 'email') return emails.open(account.accountId, account.sealed);
+    return handles.identifiers.open(identifierBinding(account.accountId), account.sealed)?.toString('utf8') ?? null;
   }
 
   return {
-    async register(input, browser) {
-      const email = normalizeEmail(input.email);
+    async register(input, browser, correlationId) {
+      const email = input.email === undefined ? null : normalizeEmail(input.email);
+      const handle = input.handle === undefined ? null : await handles.validate(input.handle);
+      if (email === null && handle === null) throw new AppError('VALIDATION_FAILED', 'Register with an email address, a handle, or both.');
       const displayName = normalizeDisplayName(input.initialDisplayName);
       const problem = displayNameProblem(displayName);
       if (problem) throw new AppError('VALIDATION_FAILED', problem);
-      const weaknesses = passwordWeaknesses(input.password, email);
-      if (weaknesses.length > 0) throw new AppError('WEAK_PASSWORD', `Choose another password: ${weaknesses.join('; ')}.`);
+      weaknessesOf(input.password, [email, handle?.handle].filter((name): name is string => name != null));
       // After the cheap checks, before the expensive hash and before the answer that reveals
       // whether the address is taken.
       refuseIfThrottled(await throttle.reserveRegistration(browser.client));
+      const residence = await deps.residence.choose(input);
 
       const accountId = randomUUID();
       const personaId = randomUUID();
       const [sessionToken, anonToken] = [newToken(), newToken()];
+      // Without an email there is no mailbox to recover through: the person gets one-time codes.
+      const recoveryCodes = email === null ? newRecoveryCodes() : [];
+      const method: NewPasswordMethod =
+        email !== null
+          ? { type: 'email', lookupKey: emails.lookupKey(email), email: emails.seal(accountId, email) }
+          : {
+              type: 'handle',
+              lookupKey: handleLookupKey(hasher, handle!.handle),
+              identifier: handles.identifiers.seal(identifierBinding(accountId), Buffer.from(handle!.handle, 'utf8')),
+            };
       const result = await accounts.register(
         {
           accountId,
-          lookupKey: emails.lookupKey(email),
-          email: emails.seal(accountId, email),
+          method,
           passwordHash: await passwords.hash(input.password),
           persona: { id: personaId, displayName, displayNameKey: displayNameKey(displayName), authorId: pseudonyms.authorId(personaId) },
+          handle,
+          recoveryCodeHashes: recoveryCodes.map((code) => recoveryCodeHash(hasher, accountId, code)),
+          settle: residence && ((trx, profileId) => deps.residence.settle(trx, profileId, residence, { email, handle: handle?.handle ?? null })),
+          correlationId,
         },
         signInPlan(browser, sessionToken, anonToken),
       );
@@ -108,27 +180,36 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
         // client, and says no more than that (login never does).
         throw new AppError('EMAIL_UNAVAILABLE', 'This email address cannot be used to register. Sign in instead.');
       }
+      // A handle is public anyway (GET /handles/{handle} answers it): saying it is taken reveals nothing.
+      if (!result.registered && result.reason === 'handle-taken') {
+        throw new AppError('HANDLE_TAKEN', 'This handle (or one that looks like it) is taken; see GET /handles/{handle} for suggestions.');
+      }
       if (!result.registered) throw new AppError('DISPLAY_NAME_TAKEN', 'This display name is taken; choose another.');
-      return finish(result, { id: personaId, displayName }, sessionToken, anonToken);
+      const authenticated = await finish(result, { id: personaId, displayName }, sessionToken, anonToken);
+      return { ...authenticated, handle: result.handle?.handle ?? null, recoveryCodes: recoveryCodes.length > 0 ? recoveryCodes : null };
     },
 
     async login(input, browser) {
-      const lookupKey = emails.lookupKey(normalizeEmail(input.email));
+      if ((input.email === undefined) === (input.handle === undefined)) {
+        throw new AppError('VALIDATION_FAILED', 'Sign in with an email address or with a handle (one of them).');
+      }
+      const handle = input.handle === undefined ? null : normalizeHandle(input.handle);
+      const lookupKey = handle === null ? emails.lookupKey(normalizeEmail(input.email!)) : handleLookupKey(hasher, handle);
       // Reserved before the password is checked: of N concurrent guesses against a limit of L,
       // at most L ever reach argon2 (see rate-limit/attempt-limiter.ts).
       refuseIfThrottled(await throttle.reserveLogin(lookupKey, browser.client));
-      const account = await accounts.findEmailAccount(lookupKey);
+      const account = handle === null ? await accounts.findEmailAccount(lookupKey) : await accounts.findHandleAccount(lookupKey, handle);
       // No account, or no password on it: the same work (one argon2id verification) and the same
       // answer as a wrong password, so neither the response nor its timing tells them apart.
       const valid = account?.passwordHash
         ? await passwords.verify(account.passwordHash, input.password)
         : await passwords.verifyNothing(input.password);
-      if (!account?.passwordHash || !valid) throw new AppError('INVALID_CREDENTIALS', INVALID_CREDENTIALS);
+      if (!account?.passwordHash || !valid) throw new AppError('INVALID_CREDENTIALS', handle === null ? INVALID_CREDENTIALS : INVALID_HANDLE_CREDENTIALS);
 
       await throttle.loginSucceeded(lookupKey, browser.client);
       if (passwords.needsRehash(account.passwordHash)) {
         // The policy was raised since this hash was made; the password is at hand only now.
-        await accounts.replacePasswordHash(account.accountId, account.passwordHash, await passwords.hash(input.password));
+        await accounts.replacePasswordHash(account, account.passwordHash, await passwords.hash(input.password));
       }
       const [sessionToken, anonToken] = [newToken(), newToken()];
       const result = await accounts.signIn(account, signInPlan(browser, sessionToken, anonToken));
@@ -136,12 +217,13 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
     },
 
     async setPassword(caller, password) {
-      const sealed = caller.accountType === 'email' ? await accounts.sealedEmailOf(caller.accountId) : null;
-      const email = sealed && emails.open(caller.accountId, sealed);
-      if (!email) throw new AppError('VALIDATION_FAILED', 'A password belongs to an email address: sign in with yours to set it.');
-      const weaknesses = passwordWeaknesses(password, email);
-      if (weaknesses.length > 0) throw new AppError('WEAK_PASSWORD', `Choose another password: ${weaknesses.join('; ')}.`);
-      const ended = await accounts.setPassword({ accountId: caller.accountId, profileId: caller.accountabilityProfileId }, await passwords.hash(password), caller.sessionId);
+      const account = caller.accountType === 'guest' ? null : await accounts.passwordAccountFor({ accountId: caller.accountId, profileId: caller.accountabilityProfileId });
+      const name = account && nameOf(account);
+      if (!account || !name) {
+        throw new AppError('VALIDATION_FAILED', 'A password belongs to an email address or a handle: sign in with yours (or with a method linked to your handle) to set it.');
+      }
+      weaknessesOf(password, [name]);
+      const ended = await accounts.setPassword({ accountId: account.accountId, profileId: caller.accountabilityProfileId }, await passwords.hash(password), caller.sessionId);
       if (ended > 0) await evictProfile(caller.accountabilityProfileId);
       return ended;
     },

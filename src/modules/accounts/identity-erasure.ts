@@ -3,9 +3,11 @@ import { retireMethods } from './retired-methods.js';
 
 /**
  * The sign-in side of deleting a whole identity, inside the caller's transaction (the person
- * locked): every account goes, and with it (by cascade) its sessions and refresh tokens, sealed
- * email and identifiers, password, passkeys and keys, links and partial selections. Session wallets'
- * sealed keys go now rather than with their personas' purge. The methods are retired first, so a
+ * locked): every account goes, and with it (by cascade) its sessions and refresh tokens, links and
+ * partial selections. Its sealed email and identifiers, its password, its ed25519 and passkey
+ * credentials and its sessions' device labels live in territory schemas, out of a cascade's reach:
+ * the caller clears them first (`eraseAll` of the territory rows, whose TABLE_RULES list them —
+ * session wallets' sealed keys among them). The wallets' global rows (addresses) go now rather than with their personas' purge. The methods are retired first, so a
  * mark, or a ban placed during the purge period, outlives them (retired-methods.ts); the
  * accountability profile itself stays while its personas await their purge, holding nothing that
  * names anyone.

@@ -1,5 +1,7 @@
 import type { TokenHasher } from '../../crypto/tokens.js';
-import { identityLinkRekey } from '../identification/identification-rekey.js';
+import type { Tx } from '../../db/database.js';
+import { identityLinkRekey, type IdentityLinkRekey } from '../identification/identification-rekey.js';
+import type { IdentificationRepository } from '../identification/identification-repository.js';
 import { deviceLabelOf } from '../sessions/device-label.js';
 import type { SignInPlan } from './sign-in-repository.js';
 
@@ -26,7 +28,15 @@ export interface SignInTokens {
 export interface SignInPlanSettings {
   readonly hasher: TokenHasher;
   readonly sessions: { readonly idleSeconds: number; readonly absoluteSeconds: number };
+  /** Moves the browser's voluntary identification to the new anonymous token (and its person's territory). */
+  readonly identification: Pick<IdentificationRepository, 'rotate'>;
 }
+
+/** The rotation's move of the identification row, bound to its keys; the home is known only in the transaction. */
+const identityLinkMover =
+  (identification: SignInPlanSettings['identification'], rekey: IdentityLinkRekey) =>
+  (trx: Tx, home: string): Promise<boolean> =>
+    identification.rotate(trx, rekey, home);
 
 /** The writes every authentication makes besides its own (see `completeSignIn`). */
 export function planSignIn(
@@ -35,7 +45,7 @@ export function planSignIn(
   tokens: SignInTokens,
   stepUpCapable: boolean,
 ): SignInPlan {
-  const { hasher } = settings;
+  const { hasher, identification } = settings;
   return {
     sessionTokenHash: hasher.hash('session', tokens.sessionToken),
     idleSeconds: settings.sessions.idleSeconds,
@@ -45,7 +55,7 @@ export function planSignIn(
       ? {
           oldHash: hasher.hash('anonymous', browser.anonToken),
           newHash: hasher.hash('anonymous', tokens.anonToken),
-          identityLink: identityLinkRekey(browser.anonToken, tokens.anonToken),
+          moveIdentityLink: identityLinkMover(identification, identityLinkRekey(browser.anonToken, tokens.anonToken)),
         }
       : null,
     stepUpCapable,

@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
 import type { Tx } from '../../db/database.js';
 import { appendEvent } from '../../events/outbox.js';
-import type { IdentityLinkRekey } from '../identification/identification-rekey.js';
-import { moveIdentityLink } from '../identification/identification-repository.js';
+import type { SessionLabelStore } from '../sessions/session-label-repository.js';
 import { endSignedInSession, revokeSignedInSessions } from '../sessions/session-revocation.js';
 import { inferredLinkConfidence, inheritFromGuest, type HeldAccountability } from './guest-inheritance.js';
 
@@ -10,7 +9,11 @@ import { inferredLinkConfidence, inheritFromGuest, type HeldAccountability } fro
 export interface AnonymousRotation {
   readonly oldHash: Buffer;
   readonly newHash: Buffer;
-  readonly identityLink: IdentityLinkRekey;
+  /**
+   * Re-keys the voluntary identification row hanging off the old token (if any) to the new one, in
+   * the territory of `home` (the person signing in): their browser now acts as them. True when a row moved.
+   */
+  readonly moveIdentityLink: (trx: Tx, home: string) => Promise<boolean>;
 }
 
 /** What every authentication writes besides its own rows (register adds the account first). */
@@ -55,9 +58,10 @@ export interface SignInOutcome {
  *    row move to the new token, so a token seen before sign-in is worth nothing after it;
  * 3. a guest in the browser is linked to the account (inferred, internal) and the person takes on
  *    the guest's stricter accountability, a ban included (DESIGN.md §2b);
- * 4. the new session is stored, unless the person is banned.
+ * 4. the new session is stored, unless the person is banned; its device label goes to the
+ *    person's territory (`labels`), out of the session row that every request resolves.
  */
-export async function completeSignIn(trx: Tx, write: SignInWrite, plan: SignInPlan): Promise<SignInOutcome> {
+export async function completeSignIn(trx: Tx, write: SignInWrite, plan: SignInPlan, labels: Pick<SessionLabelStore, 'label'>): Promise<SignInOutcome> {
   const evict: string[] = [];
   if (plan.previousSessionHash) {
     const previous = await endSignedInSession(trx, plan.previousSessionHash);
@@ -70,8 +74,7 @@ export async function completeSignIn(trx: Tx, write: SignInWrite, plan: SignInPl
   let anonymousRotated = false;
   if (plan.anonymous) {
     const guest = await rotateGuest(trx, plan.anonymous);
-    const linkMoved = await moveIdentityLink(trx, plan.anonymous.identityLink);
-    anonymousRotated = guest !== null || linkMoved;
+    anonymousRotated = guest !== null;
     if (guest) {
       evict.push(guest.profileId);
       await linkGuest(trx, guest.accountId, write);
@@ -81,7 +84,16 @@ export async function completeSignIn(trx: Tx, write: SignInWrite, plan: SignInPl
     }
   }
 
-  if (banned) return { sessionCreated: false, sessionPublicId: null, anonymousRotated, evict };
+  const session = banned ? null : await insertSession(trx, write, plan);
+  // After every global write: a remote territory commits the label and the identification row on its own.
+  if (session && plan.deviceLabel) await labels.label(trx, { accountId: write.accountId, profileId: write.profileId }, session.id, plan.deviceLabel);
+  if (plan.anonymous && (await plan.anonymous.moveIdentityLink(trx, write.profileId))) anonymousRotated = true;
+  if (!session) return { sessionCreated: false, sessionPublicId: null, anonymousRotated, evict };
+  return { sessionCreated: true, sessionPublicId: session.public_id, anonymousRotated, evict };
+}
+
+/** The new session (and an API client's refresh token). */
+async function insertSession(trx: Tx, write: SignInWrite, plan: SignInPlan): Promise<{ readonly id: string; readonly public_id: string }> {
   const session = await trx
     .insertInto('sessions')
     .values({
@@ -92,7 +104,6 @@ export async function completeSignIn(trx: Tx, write: SignInWrite, plan: SignInPl
       expires_at: sql<Date>`now() + make_interval(secs => ${plan.absoluteSeconds})`,
       idle_timeout_seconds: plan.idleSeconds,
       step_up_capable: plan.stepUpCapable,
-      device_label: plan.deviceLabel,
       client: plan.refreshTokenHash ? 'api' : 'browser',
     })
     .returning(['id', 'public_id'])
@@ -100,7 +111,7 @@ export async function completeSignIn(trx: Tx, write: SignInWrite, plan: SignInPl
   if (plan.refreshTokenHash) {
     await trx.insertInto('refresh_tokens').values({ token_hash: plan.refreshTokenHash, session_id: session.id }).execute();
   }
-  return { sessionCreated: true, sessionPublicId: session.public_id, anonymousRotated, evict };
+  return session;
 }
 
 /** The person's accountability, locked until commit. */

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
+import { AppError } from '../../errors.js';
 import { body, errorResponses } from '../../http/schemas.js';
 import type { IdentificationService } from './identification-service.js';
 
@@ -15,6 +17,19 @@ const LinkBody = body({ identityData: IdentityData, consentedAt: Type.String({ f
 
 /** Identity data is capped well below the general body limit. */
 const IDENTITY_BODY_LIMIT = 8 * 1024;
+
+/**
+ * Whom the browser acts as — its signed-in person, else its guest — whose territory keeps the row;
+ * null for a visitor with neither (no state is started just for this; see IdentificationRepository).
+ */
+async function homeOf(request: FastifyRequest): Promise<string | null> {
+  try {
+    return (await request.caller()).accountabilityProfileId;
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'SESSION_REQUIRED') return null;
+    throw error;
+  }
+}
 
 export const identificationRoutes: FastifyPluginAsyncTypebox<{ identification: IdentificationService }> = async (
   app,
@@ -35,7 +50,7 @@ export const identificationRoutes: FastifyPluginAsyncTypebox<{ identification: I
       },
     },
     async (request, reply) => {
-      const link = await identification.store(request.anon.token, request.body.identityData, request.body.consent);
+      const link = await identification.store(request.anon.token, request.body.identityData, request.body.consent, await homeOf(request));
       return reply.code(201).send({ ...link, correlationId: request.id });
     },
   );
@@ -49,7 +64,7 @@ export const identificationRoutes: FastifyPluginAsyncTypebox<{ identification: I
         response: { 200: LinkBody, ...errorResponses(404) },
       },
     },
-    async (request) => ({ ...(await identification.read(request.anon.token)), correlationId: request.id }),
+    async (request) => ({ ...(await identification.read(request.anon.token, await homeOf(request))), correlationId: request.id }),
   );
 
   app.delete(

@@ -1,13 +1,16 @@
 import { sql } from 'kysely';
-import { findAccount, insertMethodAccount, type MethodAccount } from '../../auth/method-account-repository.js';
+import { findAccount, insertMethodAccount, sealMethodIdentifier, type MethodAccount } from '../../auth/method-account-repository.js';
+import type { AccountSecretStore } from '../accounts/account-secret-repository.js';
 import { isUniqueViolation, type Db, type Tx } from '../../db/database.js';
 import { appendEvent } from '../../events/outbox.js';
 import type { AccountType, PrivacyMode } from '../accounts/account.js';
 import type { HeldAccountability } from '../accounts/guest-inheritance.js';
 import { retireMethods } from '../accounts/retired-methods.js';
+import { forgetKeyHash, recordKeyHashOnMergedHandles } from './handle-key-hash-repository.js';
 import { inheritAccountability } from '../accounts/sign-in-repository.js';
 import { selectablePersonas } from './identity-graph.js';
 import { readGraph, recomputeAccess } from './persona-access-repository.js';
+import type { AppealStatementStore } from '../accountability/appeal-statement-repository.js';
 
 /** An account of the person as the identity graph shows it (the identifier still sealed). */
 export interface StoredGraphAccount {
@@ -19,6 +22,17 @@ export interface StoredGraphAccount {
   readonly createdAt: Date;
   readonly sealed: { readonly keyId: string; readonly sealed: Buffer } | null;
   readonly selected: readonly string[];
+  /** A `key` account's raw ed25519 public key (public by nature: its did:key is derived from it). */
+  readonly publicKey: Buffer | null;
+}
+
+/** A live persona an account may act as, with its handle and the handle's key hashes (spec 004). */
+export interface StoredGraphPersona {
+  readonly id: string;
+  readonly displayName: string;
+  readonly handle: string | null;
+  readonly publicKeyHash: string | null;
+  readonly keyHash: string | null;
 }
 
 export interface StoredGraphLink {
@@ -41,6 +55,8 @@ export interface IdentityLinkRepository {
   /** Brings the browser's guest identity (its personas, its accountability) into the caller's person. */
   mergeGuest(caller: Caller, guestLookupKey: Buffer, maxLivePersonas: number): Promise<LinkResult>;
   graph(profileId: string): Promise<{ accounts: StoredGraphAccount[]; links: StoredGraphLink[] }>;
+  /** The live personas the account may act as (its `persona_access`), oldest first. */
+  personasOf(accountId: string): Promise<StoredGraphPersona[]>;
   /** Sets an account's mode (and a partial selection); 'invalid-selection' names a persona it may not choose. */
   setPrivacy(profileId: string, accountId: string, mode: PrivacyMode, selected: readonly string[]): Promise<'changed' | 'invalid-selection'>;
   /** Removes a sign-in method from the person; its personas stay with `keeperAccountId`. */
@@ -52,7 +68,7 @@ export interface Caller {
   readonly profileId: string;
 }
 
-export function createIdentityLinkRepository(db: Db): IdentityLinkRepository {
+export function createIdentityLinkRepository(db: Db, secrets: AccountSecretStore, appealStatements: AppealStatementStore): IdentityLinkRepository {
   return {
     async link(caller, account, privacyMode) {
       try {
@@ -63,6 +79,8 @@ export function createIdentityLinkRepository(db: Db): IdentityLinkRepository {
           await insertMethodAccount(trx, account, caller.profileId, privacyMode);
           await recordDirectLink(trx, caller, account.accountId, privacyMode);
           await recomputeAccess(trx, caller.profileId);
+          // Last: a remote territory commits on its own (see AccountSecretStore).
+          await sealMethodIdentifier(trx, secrets, account, caller.profileId);
           return { kind: 'linked', evict: [caller.profileId] };
         });
       } catch (error) {
@@ -91,23 +109,27 @@ export function createIdentityLinkRepository(db: Db): IdentityLinkRepository {
         if (others || !person || !guestPerson) return { kind: 'taken' };
         // Counted under both locks, so no persona can be created meanwhile (DESIGN.md §2 invariant 5).
         if ((await livePersonas(trx, [caller.profileId, guest.profileId])) > maxLivePersonas) return { kind: 'over-limit' };
+        // The guest's secrets (a sealed identifier, if any) live in its own person's territory.
+        await secrets.eraseAccount(trx, { accountId: guest.id, profileId: guest.profileId });
         await mergeProfiles(trx, guest.profileId, caller.profileId, guestPerson, person);
         // The guest is absorbed, not kept as a method: its personas pass to the caller's account,
         // and its cookie stops being a way in. (A cookie that survives logout on a shared computer
         // must never act as, let alone delete, the signed-in person.)
         await trx.updateTable('personas').set({ owner_account_id: caller.accountId }).where('owner_account_id', '=', guest.id).execute();
         await trx.deleteFrom('accounts').where('id', '=', guest.id).execute();
+        await recordKeyHashOnMergedHandles(trx, caller.profileId, secrets);
         await recomputeAccess(trx, caller.profileId);
+        // Last: the appeals and session wallets came along; their statements and keys follow to the
+        // caller's territory (maybe remote).
+        await appealStatements.rehome(trx, guest.profileId, caller.profileId);
+        await secrets.rehomeWalletKeys(trx, guest.profileId, caller.profileId);
         return { kind: 'linked', evict: [caller.profileId, guest.profileId] };
       }),
 
     async graph(profileId) {
       const accounts = await db
         .selectFrom('accounts as a')
-        .leftJoin('account_emails as e', 'e.account_id', 'a.id')
-        .leftJoin('account_identifiers as i', 'i.account_id', 'a.id')
         .select(['a.id', 'a.type', 'a.provider', 'a.verified', 'a.privacy_mode as privacyMode', 'a.created_at as createdAt'])
-        .select(['e.key_id as emailKeyId', 'e.sealed as emailSealed', 'i.key_id as idKeyId', 'i.sealed as idSealed'])
         .select((eb) =>
           eb
             .selectFrom('account_persona_selections as s')
@@ -119,6 +141,8 @@ export function createIdentityLinkRepository(db: Db): IdentityLinkRepository {
         .orderBy('a.created_at')
         .execute();
       const ids = accounts.map((account) => account.id);
+      const sealed = await secrets.sealedOf(profileId, ids);
+      const keys = await secrets.keysOf(profileId, ids);
       const links = ids.length === 0 ? [] : await db
         .selectFrom('account_links')
         .select(['from_account_id as fromAccountId', 'to_account_id as toAccountId', 'privacy_mode as privacyMode', 'created_at as createdAt'])
@@ -135,17 +159,26 @@ export function createIdentityLinkRepository(db: Db): IdentityLinkRepository {
           verified: row.verified,
           privacyMode: row.privacyMode,
           createdAt: row.createdAt,
-          sealed:
-            row.emailKeyId && row.emailSealed
-              ? { keyId: row.emailKeyId, sealed: row.emailSealed }
-              : row.idKeyId && row.idSealed
-                ? { keyId: row.idKeyId, sealed: row.idSealed }
-                : null,
+          sealed: sealed.get(row.id)?.email ?? sealed.get(row.id)?.identifier ?? null,
           selected: row.selected ?? [],
+          publicKey: keys.get(row.id) ?? null,
         })),
         links,
       };
     },
+
+    personasOf: (accountId) =>
+      db
+        .selectFrom('persona_access as pa')
+        .innerJoin('personas as p', 'p.id', 'pa.persona_id')
+        .leftJoin('user_identities as u', 'u.persona_id', 'p.id')
+        .select(['p.id', 'p.display_name as displayName', 'u.handle', 'u.public_key_hash as publicKeyHash', 'u.key_hash as keyHash'])
+        .where('pa.account_id', '=', accountId)
+        .where('p.is_active', '=', true)
+        .where('p.deleted_at', 'is', null)
+        .orderBy('p.created_at')
+        .orderBy('p.id')
+        .execute(),
 
     setPrivacy: (profileId, accountId, mode, selected) =>
       db.transaction().execute(async (trx) => {
@@ -180,6 +213,9 @@ export function createIdentityLinkRepository(db: Db): IdentityLinkRepository {
         await trx.updateTable('personas').set({ owner_account_id: keeperAccountId }).where('owner_account_id', '=', accountId).execute();
         // Unlinking cannot shed a mark: the method passes it (and any later ban) to its next holder.
         await retireMethods(trx, profileId, [accountId]);
+        await forgetKeyHash(trx, profileId, accountId, secrets);
+        // No cascade reaches a territory (it may be another server): its secrets go explicitly.
+        await secrets.eraseAccount(trx, { accountId, profileId });
         await trx.deleteFrom('accounts').where('id', '=', accountId).where('accountability_profile_id', '=', profileId).execute();
         await appendEvent(trx, { type: 'AccountsUnlinked', payload: { accountId, accountabilityProfileId: profileId } });
         await recomputeAccess(trx, profileId);

@@ -11,6 +11,10 @@ import type { IdentityLinkService } from './identity-link-service.js';
 const Mode = Type.Union([Type.Literal('linked'), Type.Literal('partial'), Type.Literal('isolated')]);
 const Ref = Type.String({ pattern: '^[A-Za-z0-9_-]{22}$', description: 'An account reference from GET /api/v2/auth/identity-graph.' });
 
+const NullableString = (description: string, pattern?: string) =>
+  Type.Unsafe<string | null>({ type: ['string', 'null'], description, ...(pattern ? { pattern } : {}) });
+const HEX_SHA256 = '^[0-9a-f]{64}$';
+
 const Graph = body({
   accounts: Type.Array(
     Type.Object({
@@ -23,6 +27,12 @@ const Graph = body({
       selectedProfileIds: Type.Array(Type.String({ format: 'uuid' })),
       current: Type.Boolean({ description: 'The method this session signed in with.' }),
       createdAt: Type.String({ format: 'date-time' }),
+      did: NullableString('A `key` method\'s ed25519 key as did:key (`did:key:z6Mk…`); null for other methods.', '^did:key:z6Mk'),
+      agentPubKey: NullableString(
+        'The same key as Holochain\'s AgentPubKey (`uhCAk…`: prefix, key and DHT location, u-base64url), ready for spec 004 phase 3.',
+        '^uhCAk[A-Za-z0-9_-]{48}$',
+      ),
+      keyHash: NullableString('SHA-256 of the raw key, hex (spec 004 phase 2\'s public key hash).', HEX_SHA256),
     }),
   ),
   links: Type.Array(
@@ -33,6 +43,16 @@ const Graph = body({
       privacyMode: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
       createdAt: Type.String({ format: 'date-time' }),
     }),
+  ),
+  profiles: Type.Array(
+    Type.Object({
+      id: Type.String({ format: 'uuid' }),
+      displayName: Type.String(),
+      handle: NullableString('The persona\'s handle, if it claimed one.'),
+      publicKeyHash: NullableString('Spec 004\'s SHA-256(handle::territory::uuid), fixed at claim.', HEX_SHA256),
+      keyHash: NullableString('SHA-256 of your ed25519 key, standing on the handle once you have one.', HEX_SHA256),
+    }),
+    { description: 'The live personas this session may act as.' },
   ),
 });
 
@@ -47,7 +67,9 @@ export const identityLinkRoutes: FastifyPluginAsyncTypebox<IdentityLinkRoutesDep
 
   async function signedIn(request: FastifyRequest): Promise<SessionContext> {
     const caller = await signedInCaller(request);
-    if (!caller) throw new AppError('SESSION_REQUIRED', 'Sign in first: the identity graph belongs to a signed-in person.');
+    // A guest sees its graph, but changes none: its cookie outlives every sign-out, so it never
+    // stands in for a person (sign in with the method, then bring the guest along: targetType guest).
+    if (!caller) throw new AppError('SESSION_REQUIRED', 'Sign in first: linking and unlinking belong to a signed-in person.');
     return caller;
   }
 
@@ -72,6 +94,7 @@ export const identityLinkRoutes: FastifyPluginAsyncTypebox<IdentityLinkRoutesDep
   app.post(
     '/api/v2/auth/link-accounts',
     {
+      config: { changesPublicIdentity: true },
       schema: {
         tags: ['identity graph'],
         summary: 'Link another sign-in method (spec 003)',
@@ -107,11 +130,15 @@ export const identityLinkRoutes: FastifyPluginAsyncTypebox<IdentityLinkRoutesDep
       schema: {
         tags: ['identity graph'],
         summary: 'Your sign-in methods and their links',
-        description: 'Masked identifiers, never internal ids. An isolated method sees only itself; the others do not see it.',
+        description:
+          'Masked identifiers, never internal ids; inferred links never show. An isolated method sees only itself; the others ' +
+          'do not see it. A guest (the `anon_id` cookie, or a guest API token) is an account too: it sees itself and its ' +
+          'personas. A `key` method shows its did:key, Holochain AgentPubKey and key hash; each persona its handle\'s hashes.',
         response: { 200: Graph, ...errorResponses(401) },
       },
     },
-    async (request) => ({ ...(await links.graph(await signedIn(request))), correlationId: request.id }),
+    // Any caller, a guest included (never started here: 401 SESSION_REQUIRED for a visitor without one).
+    async (request) => ({ ...(await links.graph(await request.caller())), correlationId: request.id }),
   );
 
   app.put(
@@ -144,6 +171,7 @@ export const identityLinkRoutes: FastifyPluginAsyncTypebox<IdentityLinkRoutesDep
   app.delete(
     '/api/v2/auth/accounts/:ref',
     {
+      config: { changesPublicIdentity: true },
       schema: {
         tags: ['identity graph'],
         summary: 'Unlink (remove) one of your sign-in methods',

@@ -8,6 +8,9 @@ import { normalizeEmail } from '../../crypto/email-box.js';
 import type { TokenHasher } from '../../crypto/tokens.js';
 import { AppError } from '../../errors.js';
 import type { AccountType, PrivacyMode } from '../accounts/account.js';
+import { keyHashOf } from '../handles/handle.js';
+import { didKeyOf } from '../../auth/key/did-key.js';
+import { holochainAgentKeyOf } from '../../auth/key/holochain-agent-key.js';
 import type { SessionContext } from '../sessions/session.js';
 import type { StepUpService } from '../step-up/step-up-service.js';
 import type { IdentityLinkRepository, StoredGraphAccount } from './identity-link-repository.js';
@@ -25,6 +28,21 @@ export interface GraphAccountView {
   readonly selectedProfileIds: string[];
   readonly current: boolean;
   readonly createdAt: string;
+  /** A `key` account's ed25519 key as did:key, as Holochain's AgentPubKey (`uhCAk…`), and its SHA-256 (spec 004 phase 2); else null. */
+  readonly did: string | null;
+  readonly agentPubKey: string | null;
+  readonly keyHash: string | null;
+}
+
+/** A persona this session may act as, with its handle's spec 004 hashes. */
+export interface GraphProfileView {
+  readonly id: string;
+  readonly displayName: string;
+  readonly handle: string | null;
+  /** SHA-256(handle::territory::uuid), fixed when the handle was claimed. */
+  readonly publicKeyHash: string | null;
+  /** SHA-256 of the person's ed25519 key, once they have one. */
+  readonly keyHash: string | null;
 }
 
 export interface GraphLinkView {
@@ -38,6 +56,7 @@ export interface GraphLinkView {
 export interface IdentityGraphView {
   readonly accounts: GraphAccountView[];
   readonly links: GraphLinkView[];
+  readonly profiles: GraphProfileView[];
 }
 
 export interface LinkRequest {
@@ -83,19 +102,25 @@ export function createIdentityLinkService(deps: IdentityLinkServiceDeps): Identi
 
   /**
    * The caller's view: an isolated account sees only itself; a linked or partial one sees the
-   * person's other non-isolated accounts. Inferred links never show.
+   * person's other non-isolated accounts. Inferred links never show. A guest sees only itself, as
+   * an isolated account does: its cookie outlives every sign-out, so it never reveals a person's
+   * sign-in methods (a merge absorbs the guest; this holds even if some path ever left one behind).
    */
   async function visibleGraph(caller: SessionContext) {
     const stored = await links.graph(caller.accountabilityProfileId);
     const own = stored.accounts.find((account) => account.id === caller.accountId);
-    const visible = stored.accounts.filter(
-      (account) => account.id === caller.accountId || (own?.privacyMode !== 'isolated' && account.privacyMode !== 'isolated'),
-    );
+    const alone = own?.privacyMode === 'isolated' || caller.accountType === 'guest';
+    const visible = stored.accounts.filter((account) => account.id === caller.accountId || (!alone && account.privacyMode !== 'isolated'));
     return { visible, links: stored.links };
   }
 
+  function keyViewOf(publicKey: Buffer | null) {
+    if (!publicKey) return { did: null, agentPubKey: null, keyHash: null };
+    return { did: didKeyOf(publicKey), agentPubKey: holochainAgentKeyOf(publicKey), keyHash: keyHashOf(publicKey) };
+  }
+
   async function graph(caller: SessionContext): Promise<IdentityGraphView> {
-    const stored = await visibleGraph(caller);
+    const [stored, profiles] = await Promise.all([visibleGraph(caller), links.personasOf(caller.accountId)]);
     const { visible } = stored;
     const shown = new Set(visible.map((account) => account.id));
     return {
@@ -109,6 +134,7 @@ export function createIdentityLinkService(deps: IdentityLinkServiceDeps): Identi
         selectedProfileIds: [...account.selected],
         current: account.id === caller.accountId,
         createdAt: account.createdAt.toISOString(),
+        ...keyViewOf(account.publicKey),
       })),
       links: stored.links
         .filter((link) => shown.has(link.fromAccountId) && shown.has(link.toAccountId))
@@ -119,6 +145,7 @@ export function createIdentityLinkService(deps: IdentityLinkServiceDeps): Identi
           privacyMode: link.privacyMode,
           createdAt: link.createdAt.toISOString(),
         })),
+      profiles: profiles.map((profile) => ({ ...profile })),
     };
   }
 

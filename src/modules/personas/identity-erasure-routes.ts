@@ -17,7 +17,7 @@ export const identityErasureRoutes: FastifyPluginAsyncTypebox<IdentityErasureRou
     {
       // Erasure is a right a ban does not take away (a banned guest keeps its cookie); the legal
       // hold is what keeps evidence, and a marked person's methods keep the mark (retired-methods.ts).
-      config: { allowWhenBanned: true },
+      config: { allowWhenBanned: true, changesPublicIdentity: true },
       schema: {
         tags: ['identity graph'],
         summary: 'Delete your whole identity',

@@ -1,4 +1,4 @@
-import type { Db } from '../../db/database.js';
+import type { Db, Tx } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/database.js';
 import { AppError } from '../../errors.js';
 import { appendEvent } from '../../events/outbox.js';
@@ -30,7 +30,13 @@ export interface PersonaRepository {
   setTrustLevel(personaId: string, level: TrustLevel, at: Date, audit: AuditEntry): Promise<PersonaRecord | null>;
 }
 
-export function createPersonaRepository(db: Db): PersonaRepository {
+/**
+ * Identity deletion also clears the person's rows in the territory schemas (recovery codes, resident
+ * records): a port, because only the federation module reaches territory schemas.
+ */
+export type EraseTerritoryRows = (trx: Tx, accountabilityProfileId: string) => Promise<void>;
+
+export function createPersonaRepository(db: Db, eraseTerritoryRows: EraseTerritoryRows): PersonaRepository {
   return {
     async withPerson(profileId, work) {
       try {
@@ -38,7 +44,7 @@ export function createPersonaRepository(db: Db): PersonaRepository {
           // The lock every persona-changing transaction of this person takes first (DESIGN §2.5).
           const person = await readPerson(trx, profileId, true);
           if (!person) throw new Error(`accountability profile ${profileId} not found`);
-          return work(unitOfWork(trx, person));
+          return work(unitOfWork(trx, person, eraseTerritoryRows));
         });
       } catch (error) {
         // Another person's live persona has the name (the unique index is the last word).

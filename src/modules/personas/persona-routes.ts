@@ -81,6 +81,7 @@ export const personaRoutes: FastifyPluginAsyncTypebox<PersonaRoutesDeps> = async
   app.post(
     '/personas/:id/rotate',
     {
+      config: { changesPublicIdentity: true },
       schema: {
         tags: ['personas'],
         summary: 'Rotate a persona',
@@ -99,6 +100,7 @@ export const personaRoutes: FastifyPluginAsyncTypebox<PersonaRoutesDeps> = async
   app.post(
     '/personas/:id/deactivate',
     {
+      config: { changesPublicIdentity: true },
       schema: {
         tags: ['personas'],
         summary: 'Deactivate a persona',
@@ -113,6 +115,7 @@ export const personaRoutes: FastifyPluginAsyncTypebox<PersonaRoutesDeps> = async
   app.post(
     '/personas/:id/reactivate',
     {
+      config: { changesPublicIdentity: true },
       schema: {
         tags: ['personas'],
         summary: 'Restore a deactivated persona',
@@ -128,7 +131,7 @@ export const personaRoutes: FastifyPluginAsyncTypebox<PersonaRoutesDeps> = async
     '/personas/:id/delete-permanent',
     {
       // Erasure is a right a ban does not take away; the legal hold is what keeps evidence.
-      config: { allowWhenBanned: true },
+      config: { allowWhenBanned: true, changesPublicIdentity: true },
       schema: {
         tags: ['personas'],
         summary: 'Delete a persona permanently',

@@ -142,7 +142,7 @@ export function accessibleQuery(executor: Db | Tx, personaId: string, accountId:
   return personasOfAccount(executor, accountId).where('p.id', '=', personaId);
 }
 
-export function unitOfWork(trx: Tx, person: Person): PersonWork {
+export function unitOfWork(trx: Tx, person: Person, eraseTerritoryRows: (trx: Tx, profileId: string) => Promise<void>): PersonWork {
   return {
     person,
     counts: (since) => readCounts(trx, person.id, since),
@@ -258,6 +258,10 @@ export function unitOfWork(trx: Tx, person: Person): PersonWork {
       return rows.map(toRecord);
     },
 
-    eraseSignInMethods: () => eraseSignInMethods(trx, person.id),
+    async eraseSignInMethods() {
+      // Territory rows are found through the accounts, so they go first.
+      await eraseTerritoryRows(trx, person.id);
+      await eraseSignInMethods(trx, person.id);
+    },
   };
 }

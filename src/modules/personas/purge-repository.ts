@@ -1,4 +1,5 @@
 import type { Db } from '../../db/database.js';
+import type { AccountSecretStore } from '../accounts/account-secret-repository.js';
 import { appendEvent } from '../../events/outbox.js';
 
 export interface PurgeRepository {
@@ -18,7 +19,8 @@ export interface PurgeRepository {
   dropSpentRetiredMethods(): Promise<number>;
 }
 
-export function createPurgeRepository(db: Db): PurgeRepository {
+/** `secrets`: the persona's session-wallet key lives in its person's territory, out of a cascade's reach. */
+export function createPurgeRepository(db: Db, secrets: Pick<AccountSecretStore, 'eraseWalletKey'>): PurgeRepository {
   return {
     async dueIds(now, limit) {
       const rows = await db
@@ -67,6 +69,8 @@ export function createPurgeRepository(db: Db): PurgeRepository {
         if (appeal) return false;
         await trx.deleteFrom('personas').where('id', '=', personaId).execute();
         await appendEvent(trx, { type: 'PersonaPurged', payload: { personaId } });
+        // Last: a remote territory commits on its own (a removal, safe either way).
+        await secrets.eraseWalletKey(trx, { personaId, profileId: owner.accountability_profile_id });
         return true;
       }),
 

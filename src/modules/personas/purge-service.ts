@@ -1,4 +1,5 @@
 import type { Clock } from '../../clock.js';
+import type { SessionLabelStore } from '../sessions/session-label-repository.js';
 import type { PurgeRepository } from './purge-repository.js';
 
 export interface PurgeReport {
@@ -6,6 +7,8 @@ export interface PurgeReport {
   readonly holdsReleased: number;
   /** Retired sign-in methods forgotten: their clean person is gone for good. */
   readonly retiredMethodsForgotten: number;
+  /** Device labels left in territories by sessions that ended (see SessionLabelStore.sweep). */
+  readonly sessionLabelsSwept: number;
 }
 
 export interface PurgeService {
@@ -21,9 +24,11 @@ export interface PurgeServiceDeps {
   readonly purge: PurgeRepository;
   readonly clock: Clock;
   readonly batchSize?: number;
+  /** Swept on each run; without it (tests of the persona purge alone) no label is touched. */
+  readonly sessionLabels?: Pick<SessionLabelStore, 'sweep'>;
 }
 
-export function createPurgeService({ purge, clock, batchSize = 100 }: PurgeServiceDeps): PurgeService {
+export function createPurgeService({ purge, clock, batchSize = 100, sessionLabels }: PurgeServiceDeps): PurgeService {
   return {
     async run() {
       const now = clock.now();
@@ -37,7 +42,12 @@ export function createPurgeService({ purge, clock, batchSize = 100 }: PurgeServi
         // A full batch may have more behind it; a batch that purged nothing means the rest are taken elsewhere.
         if (due.length < batchSize || purgedNow === 0) break;
       }
-      return { purged, holdsReleased: await purge.dropExpiredHolds(now), retiredMethodsForgotten: await purge.dropSpentRetiredMethods() };
+      return {
+        purged,
+        holdsReleased: await purge.dropExpiredHolds(now),
+        retiredMethodsForgotten: await purge.dropSpentRetiredMethods(),
+        sessionLabelsSwept: (await sessionLabels?.sweep()) ?? 0,
+      };
     },
   };
 }

@@ -28,6 +28,8 @@ export const POLICY_SCHEMAS = {
   high_risk_blocked_actions: Type.Array(ActionName, { maxItems: 100, uniqueItems: true }),
   deactivation_grace_days: Type.Integer({ minimum: 1, maximum: 3650 }),
   deletion_purge_days: Type.Integer({ minimum: 0, maximum: 3650 }),
+  territory_move_cooldown_days: Type.Integer({ minimum: 0, maximum: 3650 }),
+  min_trust_level_to_invite: TrustLevelSchema,
 } satisfies Record<string, TSchema>;
 
 export type PolicyName = keyof typeof POLICY_SCHEMAS;
@@ -49,6 +51,10 @@ export const DEFAULT_POLICIES: Policies = Object.freeze<Policies>({
   high_risk_blocked_actions: ['persona.create', 'persona.rotate', 'persona.reactivate'],
   deactivation_grace_days: 90,
   deletion_purge_days: 90,
+  // Spec 004: one move between territories per 30 days.
+  territory_move_cooldown_days: 30,
+  // People may invite others into their territory once trusted beyond a newcomer (operators always may).
+  min_trust_level_to_invite: 'REGULAR',
 });
 
 export const POLICY_DESCRIPTIONS: Readonly<Record<PolicyName, string>> = {
@@ -61,6 +67,8 @@ export const POLICY_DESCRIPTIONS: Readonly<Record<PolicyName, string>> = {
   high_risk_blocked_actions: 'Actions refused with ACCOUNT_SUSPENDED while a person is HIGH risk.',
   deactivation_grace_days: 'Days a deactivated persona stays restorable before it is purged.',
   deletion_purge_days: 'Days between a permanent deletion (anonymized at once) and the purge of the row.',
+  territory_move_cooldown_days: 'Days a person must wait after a move between territories before the next one.',
+  min_trust_level_to_invite: 'The lowest trust level of the acting persona to create invitations to a territory.',
 };
 
 export function isPolicyName(name: string): name is PolicyName {

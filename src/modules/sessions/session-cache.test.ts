@@ -43,6 +43,18 @@ describe('SessionCache', () => {
     expect(cache.get('k2')).toBeUndefined();
   });
 
+  it('is neither read nor filled while invalidations cannot reach it (Redis down)', () => {
+    let listening = true;
+    const cache = new SessionCache({ ttlSeconds: 60, maxEntries: 100, listening: () => listening });
+    cache.set('k1', context('p1'), cache.generation);
+    listening = false;
+    expect(cache.get('k1')).toBeUndefined();
+    cache.set('k2', context('p2'), cache.generation);
+    listening = true;
+    expect(cache.get('k2')).toBeUndefined();
+    expect(cache.get('k1')?.accountabilityProfileId).toBe('p1'); // the bus clears it on resubscribing
+  });
+
   it('caches nothing when turned off (TTL 0)', () => {
     const cache = new SessionCache({ ttlSeconds: 0, maxEntries: 100 });
     cache.set('k1', context('p1'), cache.generation);

@@ -9,17 +9,24 @@ import type { SessionContext } from './session.js';
  */
 export class SessionCache {
   readonly #entries: LRUCache<string, SessionContext> | null;
+  readonly #listening: () => boolean;
   #generation = 0;
 
-  constructor(options: { readonly ttlSeconds: number; readonly maxEntries: number }) {
+  /**
+   * `listening` says whether evictions from other nodes can reach this cache right now (see
+   * InvalidationBus.isListening); while it is false the cache is neither read nor filled, so a ban
+   * placed elsewhere is seen on the next request, from the database, instead of within the TTL.
+   */
+  constructor(options: { readonly ttlSeconds: number; readonly maxEntries: number; readonly listening?: () => boolean }) {
     this.#entries =
       options.ttlSeconds > 0 && options.maxEntries > 0
         ? new LRUCache({ max: options.maxEntries, ttl: options.ttlSeconds * 1000, ttlAutopurge: false })
         : null;
+    this.#listening = options.listening ?? (() => true);
   }
 
   get(key: string): SessionContext | undefined {
-    return this.#entries?.get(key);
+    return this.#listening() ? this.#entries?.get(key) : undefined;
   }
 
   /** Counts evictions; read it before a database lookup and hand it to `set`. */
@@ -32,7 +39,7 @@ export class SessionCache {
    * changed): its answer may predate the change that caused the eviction.
    */
   set(key: string, context: SessionContext, generation: number): void {
-    if (generation === this.#generation) this.#entries?.set(key, context);
+    if (generation === this.#generation && this.#listening()) this.#entries?.set(key, context);
   }
 
   /** Drops every cached session of one person. Rare (bans), so a scan is cheaper than an index. */

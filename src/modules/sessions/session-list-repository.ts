@@ -2,6 +2,7 @@ import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kyse
 import type { Database } from '../../db/schema.js';
 import type { Db, Tx } from '../../db/database.js';
 import { appendEvent } from '../../events/outbox.js';
+import type { SessionLabelStore } from './session-label-repository.js';
 
 /** One live signed-in session as its owner may see it: no row id, account, token hash or address. */
 export interface ListedSession {
@@ -19,13 +20,20 @@ export interface Revoked {
   readonly accountabilityProfileId: string | null;
 }
 
+/**
+ * Whose sessions: a signed-in account's (see `visibleAccounts`), or a guest's. A guest sees its own
+ * session only (the anonymous identity: a cookie's, or an API client's), and can end only an API
+ * client's: a browser guest's session is the `anon_id` identity itself (see `guestScope`).
+ */
+export type SessionScope = 'signed-in' | 'guest';
+
 export interface SessionListRepository {
-  /** The live signed-in sessions the account may see (see `visibleAccounts`), most recently used first. */
-  list(accountId: string): Promise<ListedSession[]>;
+  /** The live sessions the account may see in its scope, most recently used first. */
+  list(accountId: string, scope?: SessionScope): Promise<ListedSession[]>;
   /** Ends one of those sessions, with its `SessionRevoked` event, in one transaction. */
-  revoke(accountId: string, publicId: string): Promise<Revoked>;
+  revoke(accountId: string, publicId: string, scope?: SessionScope): Promise<Revoked>;
   /** Ends all of those sessions but `keepPublicId`, each with its event, in one transaction. */
-  revokeAllBut(accountId: string, keepPublicId: string): Promise<Revoked>;
+  revokeAllBut(accountId: string, keepPublicId: string, scope?: SessionScope): Promise<Revoked>;
 }
 
 type SessionsScope = ExpressionBuilder<Database & { s: Database['sessions'] }, 's'>;
@@ -63,16 +71,38 @@ function live(eb: SessionsScope) {
   ]);
 }
 
+/** A guest's own anonymous session (no idle timeout), alive until its absolute end if it has one. */
+function guestSessions(eb: SessionsScope, accountId: string) {
+  return eb.and([
+    eb('s.account_id', '=', accountId),
+    eb('s.idle_timeout_seconds', 'is', null),
+    eb.or([eb('s.expires_at', 'is', null), eb('s.expires_at', '>', sql<Date>`now()`)]),
+  ]);
+}
+
+/** The sessions a scope lists. */
+function listed(eb: SessionsScope, accountId: string, scope: SessionScope) {
+  return scope === 'guest' ? guestSessions(eb, accountId) : eb.and([eb('s.account_id', 'in', visibleAccounts(eb, accountId)), live(eb)]);
+}
+
+/**
+ * The sessions a scope may end. A browser guest's never: deleting it would leave the `anon_id`
+ * cookie naming an account with no session (its identity, and any ban on it, are the account's).
+ * An API guest's may end: that is its sign-out; its tokens stop working, and the account stays.
+ */
+function revocable(eb: SessionsScope, accountId: string, scope: SessionScope) {
+  return scope === 'guest' ? eb.and([guestSessions(eb, accountId), eb('s.client', '=', 'api')]) : listed(eb, accountId, scope);
+}
+
 const PUBLIC_ID = /^[0-9a-f]{32}$/;
 
-export function createSessionListRepository(db: Db): SessionListRepository {
+export function createSessionListRepository(db: Db, labels: Pick<SessionLabelStore, 'labelsOf'>): SessionListRepository {
   /** Deletes the matching sessions (refresh tokens cascade) and writes one event per session. */
-  async function revokeWhere(accountId: string, which: (eb: SessionsScope) => Expression<SqlBool>): Promise<Revoked> {
+  async function revokeWhere(accountId: string, scope: SessionScope, which: (eb: SessionsScope) => Expression<SqlBool>): Promise<Revoked> {
     return db.transaction().execute(async (trx: Tx) => {
       const ended = await trx
         .deleteFrom('sessions as s')
-        .where('s.account_id', 'in', (eb) => visibleAccounts(eb, accountId))
-        .where((eb) => eb.and([live(eb), which(eb)]))
+        .where((eb) => eb.and([revocable(eb, accountId, scope), which(eb)]))
         .returning((eb) => [
           's.id',
           eb.selectFrom('accounts').select('accountability_profile_id').whereRef('accounts.id', '=', 's.account_id').as('profileId'),
@@ -89,30 +119,34 @@ export function createSessionListRepository(db: Db): SessionListRepository {
   }
 
   return {
-    async list(accountId) {
-      return db
+    async list(accountId, scope = 'signed-in') {
+      const rows = await db
         .selectFrom('sessions as s')
-        .select([
+        .select((eb) => [
+          's.id',
           's.public_id as publicId',
-          's.device_label as deviceLabel',
           's.client',
           's.created_at as createdAt',
           's.last_seen_at as lastSeenAt',
+          eb.selectFrom('accounts').select('accountability_profile_id').whereRef('accounts.id', '=', 's.account_id').as('profileId'),
         ])
-        .where('s.account_id', 'in', (eb) => visibleAccounts(eb, accountId))
-        .where(live)
+        .where((eb) => listed(eb, accountId, scope))
         .orderBy('s.last_seen_at', 'desc')
         .orderBy('s.created_at', 'desc')
         .execute();
+      // Every listed session is the one person's (see `listed`): their territory holds the labels.
+      const profileId = rows[0]?.profileId;
+      const labelled = profileId ? await labels.labelsOf(profileId, rows.map((row) => row.id)) : new Map<string, string>();
+      return rows.map(({ id, profileId: _person, ...session }) => ({ ...session, deviceLabel: labelled.get(id) ?? null }));
     },
 
-    revoke(accountId, publicId) {
+    revoke(accountId, publicId, scope = 'signed-in') {
       if (!PUBLIC_ID.test(publicId)) return Promise.resolve({ count: 0, accountabilityProfileId: null });
-      return revokeWhere(accountId, (eb) => eb('s.public_id', '=', publicId));
+      return revokeWhere(accountId, scope, (eb) => eb('s.public_id', '=', publicId));
     },
 
-    revokeAllBut(accountId, keepPublicId) {
-      return revokeWhere(accountId, (eb) => eb('s.public_id', '<>', keepPublicId));
+    revokeAllBut(accountId, keepPublicId, scope = 'signed-in') {
+      return revokeWhere(accountId, scope, (eb) => eb('s.public_id', '<>', keepPublicId));
     },
   };
 }

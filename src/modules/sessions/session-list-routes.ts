@@ -31,7 +31,7 @@ function toPublic(session: SessionListEntry) {
   };
 }
 
-/** The signed-in caller's sessions: list them, end one, end all others (visitor scope). */
+/** The caller's sessions (a guest's included): list them, end one, end all others (visitor scope). */
 export const sessionListRoutes: FastifyPluginAsyncTypebox<{ sessionList: SessionListService }> = async (app, { sessionList }) => {
   app.get(
     '/api/v2/auth/sessions',
@@ -41,8 +41,8 @@ export const sessionListRoutes: FastifyPluginAsyncTypebox<{ sessionList: Session
         summary: 'My signed-in sessions',
         description:
           'Every live signed-in session of this account and, unless it is `isolated`, of the person\'s other non-isolated ' +
-          'accounts: browsers and API clients, with a device label, when each started and was last used. Guests have no list ' +
-          '(401 SESSION_REQUIRED).',
+          'accounts: browsers and API clients, with a device label, when each started and was last used. A guest (the `anon_id` ' +
+          'cookie, or a guest API token) lists its one session: the anonymous identity itself.',
         response: { 200: body({ sessions: Type.Array(SessionSchema) }), ...errorResponses(401) },
       },
     },
@@ -60,9 +60,10 @@ export const sessionListRoutes: FastifyPluginAsyncTypebox<{ sessionList: Session
         summary: 'End one of my sessions',
         description:
           'The session stops working on every node at once (its refresh tokens too). Ending the current session is signing ' +
-          'out: a browser\'s session cookie is cleared.',
+          'out: a browser\'s session cookie is cleared. A guest API client may end its session (its tokens stop working); a ' +
+          'browser guest\'s session is its identity (409 GUEST_SESSION_PERMANENT: erase it with DELETE /api/v2/auth/identity).',
         params: SessionParams,
-        response: { 200: body({ revoked: Type.Literal(1) }), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: body({ revoked: Type.Literal(1) }), ...errorResponses(400, 401, 403, 404, 409) },
       },
     },
     async (request, reply) => {

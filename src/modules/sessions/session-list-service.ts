@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.js';
-import type { ListedSession, SessionListRepository } from './session-list-repository.js';
+import type { ListedSession, SessionListRepository, SessionScope } from './session-list-repository.js';
 import type { SessionContext } from './session.js';
 
 /** A session in the caller's list; `current` marks the one the request came with. */
@@ -26,15 +26,11 @@ export interface SessionListServiceDeps {
 }
 
 /**
- * A guest has one session, the anonymous identity itself: nothing to list, and ending it would
- * shed the identity a ban is attached to. The list is for signed-in people.
+ * A guest is an account like any other (spec 003), with one session: the anonymous identity of its
+ * `anon_id` cookie, or of its API tokens. It sees that session; it may end an API one (its sign-out),
+ * never a browser one, which is the identity itself (DELETE /api/v2/auth/identity erases that).
  */
-function signedIn(caller: SessionContext): SessionContext {
-  if (caller.accountType === 'guest') {
-    throw new AppError('SESSION_REQUIRED', 'Sign in to see and end your sessions; a guest identity has no session list.');
-  }
-  return caller;
-}
+const scopeOf = (caller: SessionContext): SessionScope => (caller.accountType === 'guest' ? 'guest' : 'signed-in');
 
 export function createSessionListService({ sessions, evictProfile }: SessionListServiceDeps): SessionListService {
   async function evicted(revoked: { readonly count: number; readonly accountabilityProfileId: string | null }): Promise<number> {
@@ -44,18 +40,24 @@ export function createSessionListService({ sessions, evictProfile }: SessionList
 
   return {
     async list(caller) {
-      const listed = await sessions.list(signedIn(caller).accountId);
+      const listed = await sessions.list(caller.accountId, scopeOf(caller));
       return listed.map((session) => ({ ...session, current: session.publicId === caller.sessionPublicId }));
     },
 
     async revoke(caller, publicId) {
-      const ended = await evicted(await sessions.revoke(signedIn(caller).accountId, publicId));
+      const ended = await evicted(await sessions.revoke(caller.accountId, publicId, scopeOf(caller)));
+      if (ended === 0 && caller.accountType === 'guest' && publicId === caller.sessionPublicId) {
+        throw new AppError(
+          'GUEST_SESSION_PERMANENT',
+          'A browser guest\'s session is its anonymous identity: it cannot be ended, only erased (DELETE /api/v2/auth/identity).',
+        );
+      }
       if (ended === 0) throw new AppError('SESSION_NOT_FOUND', 'None of your sessions has that id.');
       return { current: publicId === caller.sessionPublicId };
     },
 
     async revokeOthers(caller) {
-      return evicted(await sessions.revokeAllBut(signedIn(caller).accountId, caller.sessionPublicId));
+      return evicted(await sessions.revokeAllBut(caller.accountId, caller.sessionPublicId, scopeOf(caller)));
     },
   };
 }

@@ -1,22 +1,33 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../db/database.js';
+import type { AccountType } from '../accounts/account.js';
+import type { TrustLevel } from '../personas/persona.js';
 import { isUniqueViolation } from '../../db/database.js';
-import { insertInitialPersona } from '../personas/initial-persona-repository.js';
+import { initialPersonaRow } from '../personas/initial-persona-repository.js';
 import { endSignedInSession } from './session-revocation.js';
 import type { SessionContext } from './session.js';
 
+/** A guest to write; every id is drawn by the caller, so a batch needs no row-by-row answers to link its rows. */
 export interface NewGuest {
   readonly tokenHash: Buffer;
+  readonly client: 'browser' | 'api';
+  readonly profileId: string;
+  readonly accountId: string;
+  readonly sessionId: string;
   readonly personaId: string;
   readonly displayName: string;
   readonly displayNameKey: string;
   readonly authorId: string;
 }
 
-/** A guest is created, or the reason it was not: the token already has one, or the name is taken. */
-export type CreateGuestResult =
-  | { readonly created: true }
-  | { readonly created: false; readonly reason: 'token-exists' | 'name-taken' };
+/** Why a guest (or a batch of them) was not written: the token already has one, or a name is taken. */
+export type GuestRefusal = { readonly created: false; readonly reason: 'token-exists' | 'name-taken' };
+
+/** A guest is created (with its session's public id), or the reason it was not. */
+export type CreateGuestResult = { readonly created: true; readonly sessionPublicId: string } | GuestRefusal;
+
+/** Every guest of a batch created (session public ids by session id), or none and why. */
+export type CreateGuestsResult = { readonly created: true; readonly sessionPublicIds: ReadonlyMap<string, string> } | GuestRefusal;
 
 /** A live session and whether its `last_seen_at` is old enough to be worth refreshing. */
 export interface FoundSession {
@@ -29,7 +40,8 @@ export interface SessionRepository {
   /** A live session by its public id (the `sid` of an access token). */
   findByPublicId(publicId: string): Promise<FoundSession | null>;
   findByTokenHash(tokenHash: Buffer): Promise<SessionContext | null>;
-  createGuest(guest: NewGuest): Promise<CreateGuestResult>;
+  /** Writes the guests in one statement: all of them, or (on a unique violation) none. */
+  createGuests(guests: readonly NewGuest[]): Promise<CreateGuestsResult>;
   /** Marks a signed-in session as used now (keeps it from idling out). */
   touch(sessionId: string): Promise<void>;
   /** Deletes a signed-in session; answers its person's accountability profile id, or null if none matched. */
@@ -37,6 +49,22 @@ export interface SessionRepository {
 }
 
 const PUBLIC_ID = /^[0-9a-f]{32}$/;
+
+/** A row of `session_lookup` (migration 0015): the session, its account and person, its live persona if any. */
+interface SessionRow {
+  session_id: string;
+  session_public_id: string;
+  account_id: string;
+  account_type: AccountType;
+  accountability_profile_id: string;
+  banned: boolean;
+  verified: boolean;
+  persona_id: string | null;
+  display_name: string | null;
+  trust_level: TrustLevel | null;
+  author_id: string | null;
+  touch_due: boolean;
+}
 
 /** `last_seen_at` is written at most this often per session: idle timeouts are minutes to days. */
 const TOUCH_INTERVAL_SECONDS = 60;
@@ -50,50 +78,24 @@ function touchInterval(idleTimeout: RawBuilder<unknown>) {
 }
 
 export function createSessionRepository(db: Db): SessionRepository {
-  // The hot path: one indexed lookup joining the few rows a request needs.
+  // The hot path: one call to `session_lookup` (migration 0015), whose plans the database keeps.
   async function find(by: { readonly tokenHash: Buffer } | { readonly publicId: string }): Promise<FoundSession | null> {
-    const row = await db
-      .selectFrom('sessions as s')
-      .innerJoin('accounts as a', 'a.id', 's.account_id')
-      .innerJoin('accountability_profiles as ap', 'ap.id', 'a.accountability_profile_id')
-      .leftJoin('personas as p', (join) =>
-        join.onRef('p.id', '=', 's.active_persona_id').on('p.is_active', '=', true).on('p.deleted_at', 'is', null),
-      )
-      .select([
-        's.id as sessionId',
-        's.public_id as sessionPublicId',
-        's.account_id as accountId',
-        'a.type as accountType',
-        'a.accountability_profile_id as accountabilityProfileId',
-        'ap.banned_at as bannedAt',
-        'ap.is_verified as verified',
-        'p.id as personaId',
-        'p.display_name as displayName',
-        'p.trust_level as trustLevel',
-        'p.author_id as authorId',
-        sql<boolean>`s.idle_timeout_seconds is not null and s.last_seen_at < now() - ${touchInterval(sql.ref('s.idle_timeout_seconds'))}`.as(
-          'touchDue',
-        ),
-      ])
-      .where((eb) => ('publicId' in by ? eb('s.public_id', '=', by.publicId) : eb('s.token_hash', '=', by.tokenHash)))
-      // The database's clock decides expiry, so every node agrees whatever its own clock says:
-      // the absolute end (expires_at), and for a signed-in session the idle end.
-      .where((eb) => eb.or([eb('s.expires_at', 'is', null), eb('s.expires_at', '>', sql<Date>`now()`)]))
-      .where(sql<boolean>`(s.idle_timeout_seconds is null or s.last_seen_at + make_interval(secs => s.idle_timeout_seconds) > now())`)
-      .executeTakeFirst();
+    const [tokenHash, publicId] = 'publicId' in by ? [null, by.publicId] : [by.tokenHash, null];
+    const { rows } = await sql<SessionRow>`select * from session_lookup(${tokenHash}, ${publicId})`.execute(db);
+    const row = rows[0];
     if (!row) return null;
     return {
-      touchDue: row.touchDue,
+      touchDue: row.touch_due,
       context: {
-        sessionId: row.sessionId,
-        sessionPublicId: row.sessionPublicId,
-        accountId: row.accountId,
-        accountType: row.accountType,
-        accountabilityProfileId: row.accountabilityProfileId,
-        banned: row.bannedAt !== null,
+        sessionId: row.session_id,
+        sessionPublicId: row.session_public_id,
+        accountId: row.account_id,
+        accountType: row.account_type,
+        accountabilityProfileId: row.accountability_profile_id,
+        banned: row.banned,
         persona:
-          row.personaId && row.displayName && row.trustLevel && row.authorId
-            ? { id: row.personaId, displayName: row.displayName, trustLevel: row.trustLevel, authorId: row.authorId, verified: row.verified }
+          row.persona_id && row.display_name && row.trust_level && row.author_id
+            ? { id: row.persona_id, displayName: row.display_name, trustLevel: row.trust_level, authorId: row.author_id, verified: row.verified }
             : null,
       },
     };
@@ -119,34 +121,44 @@ export function createSessionRepository(db: Db): SessionRepository {
 
     deleteSignedIn: (tokenHash) => endSignedInSession(db, tokenHash),
 
-    // Profile, guest account, default persona, access and session commit together or not at all.
-    async createGuest(guest) {
+    // Profiles, guest accounts, default personas, access and sessions in one statement: one round
+    // trip and one commit however many guests, and a statement commits entirely or not at all. The
+    // foreign keys hold: PostgreSQL checks them at the end of the statement, when every row is there.
+    async createGuests(guests) {
       try {
-        await db.transaction().execute(async (trx) => {
-          const profile = await trx
-            .insertInto('accountability_profiles')
-            .defaultValues()
-            .returning('id')
-            .executeTakeFirstOrThrow();
-          const account = await trx
-            .insertInto('accounts')
-            .values({ type: 'guest', lookup_key: guest.tokenHash, accountability_profile_id: profile.id })
-            .returning('id')
-            .executeTakeFirstOrThrow();
-          await insertInitialPersona(trx, profile.id, account.id, {
-            id: guest.personaId,
-            displayName: guest.displayName,
-            displayNameKey: guest.displayNameKey,
-            authorId: guest.authorId,
-          });
-          await trx
-            .insertInto('sessions')
-            .values({ token_hash: guest.tokenHash, account_id: account.id, active_persona_id: guest.personaId })
-            .execute();
-        });
-        return { created: true };
+        const sessions = await db
+          .with('new_profiles', (q) => q.insertInto('accountability_profiles').values(guests.map((g) => ({ id: g.profileId }))).returning('id'))
+          .with('new_accounts', (q) =>
+            q
+              .insertInto('accounts')
+              .values(guests.map((g) => ({ id: g.accountId, type: 'guest' as const, lookup_key: g.tokenHash, accountability_profile_id: g.profileId })))
+              .returning('id'),
+          )
+          .with('new_personas', (q) =>
+            q
+              .insertInto('personas')
+              .values(guests.map((g) => initialPersonaRow(g.profileId, g.accountId, {
+                id: g.personaId,
+                displayName: g.displayName,
+                displayNameKey: g.displayNameKey,
+                authorId: g.authorId,
+              })))
+              .returning('id'),
+          )
+          .with('new_access', (q) =>
+            q.insertInto('persona_access').values(guests.map((g) => ({ account_id: g.accountId, persona_id: g.personaId }))).returning('persona_id'),
+          )
+          .insertInto('sessions')
+          .values(guests.map((g) => ({ id: g.sessionId, token_hash: g.tokenHash, account_id: g.accountId, active_persona_id: g.personaId, client: g.client })))
+          .returning(['id', 'public_id'])
+          .execute();
+        return { created: true, sessionPublicIds: new Map(sessions.map((row) => [row.id, row.public_id])) };
       } catch (error) {
-        if (isUniqueViolation(error, 'accounts_type_lookup_key_unique')) return { created: false, reason: 'token-exists' };
+        // The token's hash keys both the guest account and its session; in one statement either
+        // index may be the one that meets a second start of the same token first.
+        if (isUniqueViolation(error, 'accounts_type_lookup_key_unique') || isUniqueViolation(error, 'sessions_token_hash_unique')) {
+          return { created: false, reason: 'token-exists' };
+        }
         if (isUniqueViolation(error, 'personas_live_display_name_unique')) return { created: false, reason: 'name-taken' };
         throw error;
       }

@@ -68,7 +68,8 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ sessions: SessionService
       if (signedIn) {
         return reply.code(200).send({ ...toPublicSession(signedIn), correlationId: request.id });
       }
-      const { created, context } = await sessions.startGuest(request.anon.token);
+      // A visitor without a cookie was just given a new token: no guest can hold it, so no lookup first.
+      const { created, context } = await sessions.startGuest(request.anon.token, 'browser', { newToken: request.anon.isNew });
       return reply.code(created ? 201 : 200).send({ ...toPublicSession(context), correlationId: request.id });
     },
   );

@@ -4,8 +4,9 @@ import type { Pseudonyms } from '../../crypto/pseudonyms.js';
 import { AppError } from '../../errors.js';
 import { displayNameKey } from '../personas/display-name.js';
 import { generateGuestName } from '../personas/guest-names.js';
+import { createGuestBatcher, type GuestBatchOptions } from './guest-batch.js';
 import type { SessionCache } from './session-cache.js';
-import type { FoundSession, SessionRepository } from './session-repository.js';
+import type { FoundSession, NewGuest, SessionRepository } from './session-repository.js';
 import type { SessionContext } from './session.js';
 
 /** How many generated names to try before giving up (see guest-names.ts for the odds). */
@@ -24,11 +25,23 @@ export interface SessionService {
   resolveByPublicId(publicId: string, options?: { readonly fresh?: boolean }): Promise<SessionContext | null>;
   /** The same, fresh, for a caller that holds only the token's keyed hash (an app ticket). */
   resolveByHash(tokenHash: Buffer): Promise<SessionContext | null>;
-  /** Starts a guest identity for the token; idempotent, and safe when called twice at once. */
-  startGuest(token: string): Promise<GuestStart>;
-  startGuestByHash(tokenHash: Buffer): Promise<GuestStart>;
+  /**
+   * Starts a guest identity for the token; idempotent, and safe when called twice at once. `client`
+   * marks an API client's guest (its session is then listed, and ended, as an API session).
+   */
+  startGuest(token: string, client?: 'browser' | 'api', options?: GuestStartOptions): Promise<GuestStart>;
+  startGuestByHash(tokenHash: Buffer, client?: 'browser' | 'api', options?: GuestStartOptions): Promise<GuestStart>;
   /** Ends a signed-in session on the server (every node stops resolving it). True if one ended. */
   signOut(token: string): Promise<boolean>;
+}
+
+export interface GuestStartOptions {
+  /**
+   * The token was minted by this server for this very request (a visitor without a cookie), so no
+   * guest can hold it yet: the lookup for an existing guest is skipped. A wrong `true` is still safe:
+   * the unique token index refuses a second guest, and the existing one is answered.
+   */
+  readonly newToken?: boolean;
 }
 
 export interface GuestStart {
@@ -45,10 +58,43 @@ export interface SessionServiceDeps {
   readonly evictProfile: (accountabilityProfileId: string) => Promise<void>;
   /** Told of each guest identity created (metrics). */
   readonly onGuestStarted?: () => void;
+  /** How concurrent guest starts are grouped into statements (see guest-batch.ts). */
+  readonly guestBatch?: GuestBatchOptions;
+}
+
+/** One guest's fresh ids and default persona (a new name on each attempt). */
+function newGuest(tokenHash: Buffer, client: 'browser' | 'api', pseudonyms: Pseudonyms): NewGuest {
+  const personaId = randomUUID();
+  const displayName = generateGuestName();
+  return {
+    tokenHash,
+    client,
+    profileId: randomUUID(),
+    accountId: randomUUID(),
+    sessionId: randomUUID(),
+    personaId,
+    displayName,
+    displayNameKey: displayNameKey(displayName),
+    authorId: pseudonyms.authorId(personaId),
+  };
+}
+
+/** The context of a guest just written: everything is known, so nothing is read back. */
+function startedGuestContext(guest: NewGuest, sessionPublicId: string): SessionContext {
+  return {
+    sessionId: guest.sessionId,
+    sessionPublicId,
+    accountId: guest.accountId,
+    accountType: 'guest',
+    accountabilityProfileId: guest.profileId,
+    banned: false,
+    persona: { id: guest.personaId, displayName: guest.displayName, trustLevel: 'NEW', authorId: guest.authorId, verified: false },
+  };
 }
 
 export function createSessionService(deps: SessionServiceDeps): SessionService {
   const { sessions, cache, hasher, pseudonyms, evictProfile, onGuestStarted } = deps;
+  const createGuest = createGuestBatcher((guests) => sessions.createGuests(guests), deps.guestBatch ?? { maxBatch: 64, concurrency: 1 });
 
   async function lookup(
     cacheKey: string,
@@ -69,25 +115,26 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     return found.context;
   }
 
-  async function startGuestByHash(tokenHash: Buffer): Promise<GuestStart> {
-    const existing = await sessions.findByTokenHash(tokenHash);
-    if (existing) return { created: false, context: existing };
-
+  async function startGuestByHash(
+    tokenHash: Buffer,
+    client: 'browser' | 'api' = 'browser',
+    options?: GuestStartOptions,
+  ): Promise<GuestStart> {
+    if (!options?.newToken) {
+      const existing = await sessions.findByTokenHash(tokenHash);
+      if (existing) return { created: false, context: existing };
+    }
     for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
-      const personaId = randomUUID();
-      const displayName = generateGuestName();
-      const result = await sessions.createGuest({
-        tokenHash,
-        personaId,
-        displayName,
-        displayNameKey: displayNameKey(displayName),
-        authorId: pseudonyms.authorId(personaId),
-      });
-      if (result.created) onGuestStarted?.();
-      if (result.created || result.reason === 'token-exists') {
-        // 'token-exists': a concurrent request with the same token won the race; answer with its guest.
+      const guest = newGuest(tokenHash, client, pseudonyms);
+      const result = await createGuest(guest);
+      if (result.created) {
+        onGuestStarted?.();
+        return { created: true, context: startedGuestContext(guest, result.sessionPublicId) };
+      }
+      if (result.reason === 'token-exists') {
+        // A concurrent request with the same token won the race; answer with its guest.
         const context = await sessions.findByTokenHash(tokenHash);
-        if (context) return { created: result.created, context };
+        if (context) return { created: false, context };
       }
     }
     throw new AppError('GUEST_START_FAILED', 'Could not start a guest identity; please try again.');
@@ -103,7 +150,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       lookup(createHash('sha256').update(`session:${token}`).digest('base64'), () => sessions.find(hasher.hash('session', token)), options),
     resolveByPublicId: (publicId, options) => lookup(`sid:${publicId}`, () => sessions.findByPublicId(publicId), options),
     resolveByHash: (tokenHash) => sessions.findByTokenHash(tokenHash),
-    startGuest: (token) => startGuestByHash(hasher.hash('anonymous', token)),
+    startGuest: (token, client, options) => startGuestByHash(hasher.hash('anonymous', token), client, options),
     startGuestByHash,
     async signOut(token) {
       const profileId = await sessions.deleteSignedIn(hasher.hash('session', token));

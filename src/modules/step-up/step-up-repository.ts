@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.js';
 import type { AccountType } from '../accounts/account.js';
+import type { AccountSecretStore } from '../accounts/account-secret-repository.js';
 
 /** How recently and how strongly a session authenticated. */
 export interface SessionAssurance {
@@ -23,7 +24,7 @@ export interface StepUpRepository {
   markSteppedUp(sessionId: string, strong: boolean): Promise<void>;
 }
 
-export function createStepUpRepository(db: Db): StepUpRepository {
+export function createStepUpRepository(db: Db, secrets: AccountSecretStore): StepUpRepository {
   return {
     async assurance(sessionId, windowSeconds) {
       const row = await db
@@ -38,15 +39,10 @@ export function createStepUpRepository(db: Db): StepUpRepository {
     },
 
     async hasAuthenticator(profileId) {
-      const row = await db
-        .selectFrom('accounts as a')
-        .leftJoin('password_credentials as pc', 'pc.account_id', 'a.id')
-        .select('a.id')
-        .where('a.accountability_profile_id', '=', profileId)
-        .where((eb) => eb.or([eb('a.type', 'in', ['wallet', 'social', 'passkey', 'key']), eb('pc.account_id', 'is not', null)]))
-        .limit(1)
-        .executeTakeFirst();
-      return row !== undefined;
+      const accounts = await db.selectFrom('accounts').select(['id', 'type']).where('accountability_profile_id', '=', profileId).execute();
+      if (accounts.some((account) => ['wallet', 'social', 'passkey', 'key'].includes(account.type))) return true;
+      // Else a password, kept in the person's territory.
+      return (await secrets.withPassword(profileId, accounts.map((account) => account.id))).size > 0;
     },
 
     async hasSignInMethod(profileId) {

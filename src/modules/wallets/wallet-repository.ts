@@ -1,6 +1,7 @@
 import type { Db } from '../../db/database.js';
+import type { AccountSecretStore } from '../accounts/account-secret-repository.js';
 
-/** A wallet as stored: the address in the clear, the private key sealed. */
+/** A wallet as stored: the address in the clear (global), the private key sealed (in the person's territory). */
 export interface NewWallet {
   readonly personaId: string;
   readonly address: string;
@@ -20,7 +21,7 @@ export interface WalletRepository {
   insert(wallet: NewWallet): Promise<boolean>;
 }
 
-export function createWalletRepository(db: Db): WalletRepository {
+export function createWalletRepository(db: Db, secrets: Pick<AccountSecretStore, 'sealWalletKey'>): WalletRepository {
   return {
     async isLiveAccessiblePersona(personaId, accountId) {
       const row = await db
@@ -40,14 +41,19 @@ export function createWalletRepository(db: Db): WalletRepository {
       return row?.address ?? null;
     },
 
-    async insert(wallet) {
-      const row = await db
-        .insertInto('persona_wallets')
-        .values({ persona_id: wallet.personaId, address: wallet.address, key_id: wallet.keyId, private_sealed: wallet.sealed })
-        .onConflict((conflict) => conflict.column('persona_id').doNothing())
-        .returning('persona_id')
-        .executeTakeFirst();
-      return row !== undefined;
-    },
+    insert: (wallet) =>
+      db.transaction().execute(async (trx) => {
+        const row = await trx
+          .insertInto('persona_wallets')
+          .values({ persona_id: wallet.personaId, address: wallet.address })
+          .onConflict((conflict) => conflict.column('persona_id').doNothing())
+          .returning('persona_id')
+          .executeTakeFirst();
+        if (!row) return false;
+        const persona = await trx.selectFrom('personas').select('accountability_profile_id as profileId').where('id', '=', wallet.personaId).executeTakeFirstOrThrow();
+        // Last: a remote territory commits on its own; failing, it rolls the address back with it.
+        await secrets.sealWalletKey(trx, { personaId: wallet.personaId, profileId: persona.profileId }, { keyId: wallet.keyId, sealed: wallet.sealed });
+        return true;
+      }),
   };
 }

@@ -118,25 +118,46 @@ export class WebhookWorker {
   private async post(delivery: ClaimedDelivery, secret: string): Promise<string | null> {
     const body = serializeEvent(delivery.event);
     const timestamp = Math.floor(this.options.clock.now().getTime() / 1000);
+    const { timeoutMs } = this.options;
+    // The deadline is our own timer, raced against the request, not only a signal handed to fetch: a
+    // signal that fetch follows can be collected under memory pressure and never fire
+    // (nodejs/node#55428), and a receiver that never answers would then hold this round for good.
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const timeout = new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError');
+        controller.abort(timeout);
+        reject(timeout);
+      }, timeoutMs);
+    });
+    const onShutdown = () => controller.abort(this.shutdown.signal.reason);
+    this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+    const request = fetch(delivery.url, {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'personae-webhooks/1',
+        [WEBHOOK_HEADERS.id]: delivery.event.id,
+        [WEBHOOK_HEADERS.timestamp]: String(timestamp),
+        [WEBHOOK_HEADERS.signature]: signWebhook(secret, delivery.event.id, timestamp, body),
+      },
+      // A receiver must not be able to send our signed request on to another address.
+      redirect: 'manual',
+      signal: controller.signal,
+    });
     try {
-      const response = await fetch(delivery.url, {
-        method: 'POST',
-        body,
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'personae-webhooks/1',
-          [WEBHOOK_HEADERS.id]: delivery.event.id,
-          [WEBHOOK_HEADERS.timestamp]: String(timestamp),
-          [WEBHOOK_HEADERS.signature]: signWebhook(secret, delivery.event.id, timestamp, body),
-        },
-        // A receiver must not be able to send our signed request on to another address.
-        redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.shutdown.signal]),
-      });
+      const response = await Promise.race([request, deadline]);
       await response.body?.cancel();
       return response.status >= 200 && response.status < 300 ? null : `HTTP ${response.status}`;
     } catch (error) {
-      return describeFailure(error, this.options.timeoutMs);
+      // A request that lost the race may still settle later: its answer is dropped, unread.
+      request.then((late) => late.body?.cancel(), () => undefined).catch(() => undefined);
+      return describeFailure(error, timeoutMs);
+    } finally {
+      clearTimeout(timer);
+      this.shutdown.signal.removeEventListener('abort', onShutdown);
     }
   }
 }

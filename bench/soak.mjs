@@ -1,0 +1,211 @@
+// npm run soak: the service under a steady mixed load for SOAK_SECONDS (600), sampling latency
+// percentiles and the server's RSS over time; fails when either grew by more than SOAK_MAX_GROWTH
+// percent (10) from the first measured window to the last, or when any request failed (5xx, dropped).
+// Not part of CI.
+//
+// Knobs: SOAK_SECONDS (600), SOAK_WARMUP_SECONDS (a tenth of the run, at most 60), SOAK_WINDOWS (10),
+// SOAK_RATE (operations/s, 150), SOAK_USERS (concurrent clients, 16), SOAK_MAX_GROWTH (%, 10),
+// SOAK_DATABASE (embedded | postgres; postgres uses BENCH_DATABASE_URL or DATABASE_URL, and REDIS_URL
+// when set). Raw results in .bench/soak-results.json.
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { onInterrupt, stop } from './lib/children.mjs';
+import { createBenchDatabase, redact } from './lib/postgres.mjs';
+import { startService } from './lib/servers.mjs';
+import { integerFromEnv } from './lib/settings.mjs';
+import { OPERATIONS, pickOperation, seedPopulation, SoakPopulation } from './lib/soak-load.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const durationSeconds = integerFromEnv('SOAK_SECONDS', 600, 10);
+const settings = {
+  durationSeconds,
+  warmupSeconds: integerFromEnv('SOAK_WARMUP_SECONDS', Math.min(60, Math.round(durationSeconds / 10)), 0),
+  windows: integerFromEnv('SOAK_WINDOWS', 10, 2),
+  rate: integerFromEnv('SOAK_RATE', 150, 1),
+  users: integerFromEnv('SOAK_USERS', 16, 1),
+  maxGrowthPercent: integerFromEnv('SOAK_MAX_GROWTH', 10, 0),
+  database: process.env.SOAK_DATABASE || 'embedded',
+  postgresUrl: process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || 'postgres://root@127.0.0.1:5432/test',
+  redisUrl: process.env.REDIS_URL || undefined,
+};
+if (!['embedded', 'postgres'].includes(settings.database)) throw new Error(`SOAK_DATABASE must be embedded or postgres, got "${settings.database}"`);
+if (settings.warmupSeconds >= settings.durationSeconds) throw new Error('SOAK_WARMUP_SECONDS must be shorter than SOAK_SECONDS');
+
+const log = (message) => console.error(`[soak] ${message}`);
+
+/** The resident set of a process, in MiB (Linux /proc; `ps` elsewhere would do the same). */
+function rssMiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]);
+  return kib / 1024;
+}
+
+/** CPU time the process has used (user + system), in ms; /proc counts in clock ticks of 10 ms on Linux. */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+const percentile = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]);
+const median = (values) => percentile([...values].sort((a, b) => a - b), 50);
+
+function newWindow() {
+  return { latencies: [], byOperation: new Map(), failures: [], rss: [], cpu: [] };
+}
+
+/** Runs the load and the sampler until the end; answers one record per window (index 0 is the warm-up). */
+async function drive(base, pid) {
+  const population = new SoakPopulation(base);
+  log('seeding guests, members and handles');
+  await seedPopulation(population);
+  const measuredMs = (settings.durationSeconds - settings.warmupSeconds) * 1000;
+  const windowMs = measuredMs / settings.windows;
+  const start = performance.now();
+  const measureStart = start + settings.warmupSeconds * 1000;
+  const end = measureStart + measuredMs;
+  const windows = Array.from({ length: settings.windows + 1 }, newWindow);
+  const windowAt = (time) => windows[time < measureStart ? 0 : Math.min(settings.windows, 1 + Math.floor((time - measureStart) / windowMs))];
+
+  const sampler = setInterval(() => {
+    const window = windowAt(performance.now());
+    window.rss.push(rssMiB(pid));
+    window.cpu.push(cpuMs(pid));
+  }, 1000);
+  const progress = setInterval(() => log(`${Math.round((performance.now() - start) / 1000)} s of ${settings.durationSeconds}`), 60_000);
+  const intervalMs = (settings.users * 1000) / settings.rate;
+
+  async function user() {
+    let next = performance.now() + Math.random() * intervalMs;
+    while (performance.now() < end) {
+      const wait = next - performance.now();
+      if (wait > 0) await sleep(wait);
+      // Behind schedule: go on at once, without a burst to catch up (the load stays steady).
+      next = Math.max(next + intervalMs, performance.now());
+      const operation = pickOperation();
+      const began = performance.now();
+      let outcome;
+      try {
+        outcome = await operation.run(population);
+      } catch (error) {
+        outcome = `error: ${error.cause?.code ?? error.message}`;
+      }
+      const elapsed = performance.now() - began;
+      const window = windowAt(began);
+      window.latencies.push(elapsed);
+      const stats = window.byOperation.get(operation.name) ?? { latencies: [], statuses: {} };
+      stats.latencies.push(elapsed);
+      stats.statuses[outcome] = (stats.statuses[outcome] ?? 0) + 1;
+      window.byOperation.set(operation.name, stats);
+      if (typeof outcome !== 'number' || outcome >= 500) window.failures.push(`${operation.name}: ${outcome}`);
+    }
+  }
+
+  try {
+    await Promise.all(Array.from({ length: settings.users }, user));
+  } finally {
+    clearInterval(sampler);
+    clearInterval(progress);
+  }
+  return { windows, windowSeconds: windowMs / 1000 };
+}
+
+function summarize(window, seconds) {
+  const sorted = [...window.latencies].sort((a, b) => a - b);
+  return {
+    operations: sorted.length,
+    perSecond: sorted.length / seconds,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    failures: window.failures.length,
+    failureSamples: [...new Set(window.failures)].slice(0, 5),
+    rssMiB: median(window.rss),
+    // The server's CPU per operation: unlike latency, barely moved by other load on the machine.
+    serverCpuMsPerOperation: window.cpu.length > 1 ? (window.cpu[window.cpu.length - 1] - window.cpu[0]) / Math.max(1, sorted.length * ((window.cpu.length - 1) / seconds)) : NaN,
+    byOperation: Object.fromEntries(
+      [...window.byOperation].map(([name, stats]) => {
+        const own = [...stats.latencies].sort((a, b) => a - b);
+        return [name, { count: own.length, p50: percentile(own, 50), p99: percentile(own, 99), statuses: stats.statuses }];
+      }),
+    ),
+  };
+}
+
+const fmt = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const growth = (first, last) => (last - first) / first;
+
+function report(summaries, windowSeconds) {
+  console.log(`Soak: ${settings.database}, ${settings.durationSeconds} s (${settings.warmupSeconds} s warm-up), ${settings.rate} op/s target, ${settings.users} clients, Node ${process.version}`);
+  console.log('window   from(s)   op/s    p50 ms   p95 ms   p99 ms   failed   RSS MiB   server CPU ms/op');
+  summaries.forEach((summary, index) => {
+    const from = index === 0 ? 0 : settings.warmupSeconds + (index - 1) * windowSeconds;
+    const label = index === 0 ? 'warm-up' : String(index);
+    console.log(
+      [label.padEnd(7), fmt(from, 0).padStart(7), fmt(summary.perSecond).padStart(7), fmt(summary.p50).padStart(8), fmt(summary.p95).padStart(8), fmt(summary.p99).padStart(8), String(summary.failures).padStart(8), fmt(summary.rssMiB).padStart(9), fmt(summary.serverCpuMsPerOperation, 2).padStart(12)].join('  '),
+    );
+  });
+  const measured = summaries.slice(1);
+  const [first, last] = [measured[0], measured[measured.length - 1]];
+  console.log('\nby operation over the measured windows (p50 / p99 ms of the first → last window; answers):');
+  for (const { name } of OPERATIONS) {
+    const a = first.byOperation[name];
+    const b = last.byOperation[name];
+    const statuses = {};
+    for (const summary of measured) for (const [status, count] of Object.entries(summary.byOperation[name]?.statuses ?? {})) statuses[status] = (statuses[status] ?? 0) + count;
+    console.log(`  ${name.padEnd(18)} ${fmt(a?.p50)} / ${fmt(a?.p99)} → ${fmt(b?.p50)} / ${fmt(b?.p99)}   ${JSON.stringify(statuses)}`);
+  }
+  const limit = settings.maxGrowthPercent / 100;
+  const checks = [
+    ['RSS', growth(first.rssMiB, last.rssMiB)],
+    ['p50 latency', growth(first.p50, last.p50)],
+    ['p99 latency', growth(first.p99, last.p99)],
+  ].map(([name, value]) => ({ name, growth: value, met: value <= limit }));
+  const failures = measured.reduce((sum, summary) => sum + summary.failures, 0) + summaries[0].failures;
+  console.log(`\ngrowth from the first measured window to the last (limit +${settings.maxGrowthPercent} %):`);
+  for (const check of checks) console.log(`  ${check.name.padEnd(12)} ${(check.growth * 100).toFixed(1).padStart(6)} %   ${check.met ? 'MET' : 'MISSED'}`);
+  console.log(`  failed requests: ${failures} ${failures === 0 ? 'MET' : 'MISSED'}`);
+  console.log(`  (server CPU per operation, for reading latency on a busy machine: ${(growth(first.serverCpuMsPerOperation, last.serverCpuMsPerOperation) * 100).toFixed(1)} %)`);
+  if (failures > 0) console.log(`  e.g. ${[...new Set(summaries.flatMap((summary) => summary.failureSamples))].slice(0, 5).join('; ')}`);
+  return { checks, failures, ok: failures === 0 && checks.every((check) => check.met) };
+}
+
+async function main() {
+  let database;
+  let cleanup;
+  if (settings.database === 'embedded') {
+    const dataDir = await mkdtemp(join(tmpdir(), 'personae-soak-'));
+    database = { DATA_DIR: dataDir };
+    cleanup = () => rm(dataDir, { recursive: true, force: true });
+  } else {
+    const created = await createBenchDatabase(settings.postgresUrl);
+    log(`PostgreSQL database ${created.name} on ${redact(settings.postgresUrl)}`);
+    database = { DATABASE_URL: created.url, ...(settings.redisUrl ? { REDIS_URL: settings.redisUrl } : {}) };
+    cleanup = () => created.drop();
+  }
+  const forget = onInterrupt(cleanup);
+  let service;
+  try {
+    log('starting the service (dist/main.js)');
+    // One client address makes all the load: the per-client limits would stop it, not the service.
+    service = await startService({ root, database: { ...database, LOGIN_ATTEMPTS_PER_CLIENT: '100000', LOGIN_ATTEMPTS_PER_ACCOUNT: '1000', LOOKUPS_PER_CLIENT: '10000000' } });
+    const base = new URL(service.url).origin;
+    const { windows, windowSeconds } = await drive(base, service.proc.child.pid);
+    const summaries = windows.map((window, index) => summarize(window, index === 0 ? Math.max(1, settings.warmupSeconds) : windowSeconds));
+    const verdict = report(summaries, windowSeconds);
+    const resultsPath = join(root, '.bench/soak-results.json');
+    await mkdir(join(root, '.bench'), { recursive: true });
+    const results = { date: new Date().toISOString(), node: process.version, settings: { ...settings, postgresUrl: redact(settings.postgresUrl) }, windows: summaries, verdict };
+    await writeFile(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
+    process.exitCode = verdict.ok ? 0 : 1;
+  } finally {
+    if (service) await stop(service.proc);
+    await cleanup();
+    forget();
+  }
+}
+
+await main();

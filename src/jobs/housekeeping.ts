@@ -1,0 +1,47 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
+import type { AccountSecretStore } from '../modules/accounts/account-secret-repository.js';
+import { createPurgeRepository } from '../modules/personas/purge-repository.js';
+import { createPurgeService } from '../modules/personas/purge-service.js';
+import type { SessionLabelStore } from '../modules/sessions/session-label-repository.js';
+import type { PruneReport } from '../modules/retention/retention-service.js';
+import { createConfiguredRetention } from './configured-retention.js';
+import { scheduleEvery, type PeriodicTask } from './periodic-task.js';
+
+export interface HousekeepingDeps {
+  readonly config: Config;
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly logger: FastifyBaseLogger;
+  readonly accountSecrets: AccountSecretStore;
+  readonly sessionLabels: SessionLabelStore;
+  /** Bumps the public identity generation: a purge changes identities outside any HTTP request. */
+  readonly bumpIdentityGeneration: () => Promise<void>;
+}
+
+/** The periodic jobs of a service process, as configured (an interval of 0 turns one off): the purge and the prune. */
+export function scheduleHousekeeping(deps: HousekeepingDeps): PeriodicTask[] {
+  const { config, db, clock, logger } = deps;
+  const tasks: PeriodicTask[] = [];
+  if (config.purgeIntervalSeconds > 0) {
+    const purge = createPurgeService({ purge: createPurgeRepository(db, deps.accountSecrets), clock, sessionLabels: deps.sessionLabels });
+    // A purged persona was already hidden; the bump keeps "every change outside HTTP bumps" without exceptions.
+    const run = async () => {
+      const report = await purge.run();
+      if (report.purged > 0) await deps.bumpIdentityGeneration();
+      return report;
+    };
+    const worthLogging = (report: Awaited<ReturnType<typeof run>>) =>
+      report.purged > 0 || report.holdsReleased > 0 || report.retiredMethodsForgotten > 0 || report.sessionLabelsSwept > 0;
+    tasks.push(scheduleEvery('purge', config.purgeIntervalSeconds, run, worthLogging, logger));
+  }
+  if (config.retention.intervalSeconds > 0) {
+    // With several nodes each runs it; the repository lets one node at a time prune each kind of row.
+    const retention = createConfiguredRetention(config, db, clock);
+    const worthLogging = (report: PruneReport) => Object.values(report).some((count) => count > 0);
+    tasks.push(scheduleEvery('prune', config.retention.intervalSeconds, () => retention.prune(), worthLogging, logger));
+  }
+  return tasks;
+}

@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, Visitor, type TestApp } from '../support/app.js';
+
+let test: TestApp;
+beforeAll(async () => {
+  test = await startTestApp();
+});
+afterAll(() => test.close());
+
+const check = async (handle: string) => (await test.app.inject({ method: 'GET', url: `/handles/${handle}` })).json();
+
+async function guestWithPersona(): Promise<{ visitor: Visitor; personaId: string }> {
+  const visitor = new Visitor(test.app);
+  const started = await visitor.start();
+  return { visitor, personaId: started.persona.id };
+}
+
+describe('handles', () => {
+  it('answers available, invalid and reserved (look-alikes and territory codes included)', async () => {
+    expect(await check('fresh_name')).toMatchObject({ handle: 'fresh_name', status: 'available', suggestions: [] });
+    for (const bad of ['ab', 'no spaces', 'émile', 'a'.repeat(51), 'dash-es']) expect((await check(encodeURIComponent(bad))).status, bad).toBe('invalid');
+    for (const reserved of ['admin', '4dm1n', 'ADMIN', 'r00t', 'supp0rt', 'main', 'ma1n']) expect((await check(reserved)).status, reserved).toBe('reserved');
+  });
+
+  it('claims a handle once: stored lowercase, with the spec 004 public key hash', async () => {
+    const { visitor, personaId } = await guestWithPersona();
+    const response = await visitor.request('PUT', `/personas/${personaId}/handle`, { handle: 'Alice' });
+    expect(response.statusCode, response.body).toBe(200);
+    const claimed = response.json();
+    expect(claimed).toMatchObject({ handle: 'alice', address: 'alice@main' });
+    const row = await test.database.db.selectFrom('user_identities').selectAll().where('handle', '=', 'alice').executeTakeFirstOrThrow();
+    const { createHash } = await import('node:crypto');
+    expect(claimed.publicKeyHash).toBe(createHash('sha256').update(`alice::main::${row.id}`).digest('hex'));
+    const taken = await check('alice');
+    expect(taken.status).toBe('taken');
+    expect(taken.suggestions.length).toBeGreaterThan(0);
+    for (const suggestion of taken.suggestions) expect((await check(suggestion)).status).toBe('available');
+    expect((await check('a1ice')).status).toBe('taken'); // the skeleton is taken
+    const again = await visitor.request('PUT', `/personas/${personaId}/handle`, { handle: 'alice_two' });
+    expect(again.json().code).toBe('HANDLE_TAKEN');
+  });
+
+  it('of 50 parallel claims of one handle exactly one wins; the others get HANDLE_TAKEN', async () => {
+    const claimants = await Promise.all(Array.from({ length: 50 }, () => guestWithPersona()));
+    const responses = await Promise.all(claimants.map(({ visitor, personaId }) => visitor.request('PUT', `/personas/${personaId}/handle`, { handle: 'contested' })));
+    expect(responses.filter((response) => response.statusCode === 200)).toHaveLength(1);
+    const losers = responses.filter((response) => response.statusCode !== 200);
+    expect(losers).toHaveLength(49);
+    for (const loser of losers) expect(loser.json()).toMatchObject({ code: 'HANDLE_TAKEN', correlationId: expect.any(String) });
+  }, 60_000);
+
+  it('refuses reserved, invalid, and someone else\'s persona, changing nothing', async () => {
+    const { visitor, personaId } = await guestWithPersona();
+    expect((await visitor.request('PUT', `/personas/${personaId}/handle`, { handle: '4dm1n' })).json().code).toBe('HANDLE_RESERVED');
+    expect((await visitor.request('PUT', `/personas/${personaId}/handle`, { handle: 'x' })).json().code).toBe('HANDLE_INVALID');
+    expect((await visitor.request('PUT', `/personas/${personaId}/handle`, { handle: 'bob', extra: true })).json().code).toBe('VALIDATION_FAILED');
+    const other = await guestWithPersona();
+    expect((await other.visitor.request('PUT', `/personas/${personaId}/handle`, { handle: 'stolen' })).json().code).toBe('PERSONA_NOT_FOUND');
+    expect((await check('stolen')).status).toBe('available');
+  });
+
+  it('rotation leaves the handle on the old persona, retired; an explicit move gives it to the new one, audited', async () => {
+    const { visitor, personaId } = await guestWithPersona();
+    await visitor.request('PUT', `/personas/${personaId}/handle`, { handle: 'rotator' });
+    const rotated = await visitor.request('POST', `/personas/${personaId}/rotate`, { newDisplayName: 'Fresh Face' });
+    expect(rotated.statusCode, rotated.body).toBeLessThan(300);
+    const newId = rotated.json().persona.id;
+    expect((await check('rotator')).status).toBe('retired');
+    const moved = await visitor.request('POST', `/personas/${personaId}/handle/move`, { toPersonaId: newId });
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect((await check('rotator')).status).toBe('taken');
+    const audit = await test.database.db.selectFrom('audit_log').select(['action', 'target']).where('action', '=', 'handle.move').execute();
+    expect(audit).toEqual([{ action: 'handle.move', target: 'rotator' }]);
+    const stranger = await guestWithPersona();
+    expect((await stranger.visitor.request('POST', `/personas/${newId}/handle/move`, { toPersonaId: stranger.personaId })).json().code).toBe('HANDLE_NOT_FOUND');
+  });
+
+  it('never issues a handle again, even after its persona is purged', async () => {
+    const { visitor, personaId } = await guestWithPersona();
+    await visitor.request('PUT', `/personas/${personaId}/handle`, { handle: 'once_only' });
+    await test.database.db.deleteFrom('personas').where('id', '=', personaId).execute(); // what the purge does
+    expect((await check('once_only')).status).toBe('retired');
+    const next = await guestWithPersona();
+    expect((await next.visitor.request('PUT', `/personas/${next.personaId}/handle`, { handle: 'once_only' })).json().code).toBe('HANDLE_TAKEN');
+  });
+});

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisUrl, startTestApp, type TestApp } from '../support/app.js';
+import { bumpIdentityGeneration, createTerritory, personWithHandle } from '../support/identities.js';
+
+// The public lookups cache live identities per node. Every change must show from the very next
+// lookup: on the node that made it, and on another node sharing the database (the identity
+// generation in Redis when REDIS_URL is set, else bumped through the in-memory bus two nodes of
+// one process share).
+let nodeA: TestApp;
+let nodeB: TestApp;
+const redis = Boolean(redisUrl);
+// As deployed: with REDIS_URL the nodes share the identity generation (and the limiter) in Redis.
+const env: Record<string, string> = redisUrl ? { REDIS_URL: redisUrl } : {};
+beforeAll(async () => {
+  nodeA = await startTestApp({ redis, env });
+  nodeB = await startTestApp({ database: nodeA.database, redis, env });
+  await createTerritory(nodeA, { code: 'se', name: 'Sweden', federationDomain: 'se.example.org' });
+});
+afterAll(async () => {
+  await nodeB.close();
+  await nodeA.close();
+});
+
+const identity = (node: TestApp, handle: string) => node.app.inject({ method: 'GET', url: `/identities/${handle}` });
+const webfinger = (node: TestApp, acct: string) => node.app.inject({ method: 'GET', url: `/.well-known/webfinger?resource=acct:${acct}` });
+const admin = (method: 'PATCH', url: string, payload: object) => nodeA.app.inject({ method, url, payload, headers: nodeA.adminHeaders });
+
+/** Both nodes answer (and so cache) the handle before the change. */
+async function warm(handle: string) {
+  for (const node of [nodeA, nodeB]) expect((await identity(node, handle)).statusCode).toBe(200);
+}
+
+describe.each([
+  ['the same node', () => nodeA],
+  ['another node', () => nodeB],
+])('a cached identity, changed through the API, as read on %s', (_where, reader) => {
+  let n = 0;
+  const fresh = () => `cache_${reader() === nodeA ? 'a' : 'b'}_${++n}`;
+
+  it('is gone from the very next lookup after a deactivation (identity and WebFinger)', async () => {
+    const handle = fresh();
+    const { visitor, personaId } = await personWithHandle(nodeA, handle);
+    await warm(handle);
+    expect((await webfinger(reader(), `${handle}@localhost`)).statusCode).toBe(200);
+    expect((await visitor.request('POST', `/personas/${personaId}/deactivate`)).statusCode).toBeLessThan(300);
+    expect((await identity(reader(), handle)).statusCode).toBe(404);
+    expect((await webfinger(reader(), `${handle}@localhost`)).statusCode).toBe(404);
+    // … and back after a reactivation.
+    expect((await visitor.request('POST', `/personas/${personaId}/reactivate`)).statusCode).toBeLessThan(300);
+    expect((await identity(reader(), handle)).statusCode).toBe(200);
+  });
+
+  it('is gone after a permanent deletion and after a rotation; follows a handle moved to the new persona', async () => {
+    const deleted = await personWithHandle(nodeA, fresh());
+    const deletedHandle = `cache_${reader() === nodeA ? 'a' : 'b'}_${n}`;
+    await warm(deletedHandle);
+    expect((await deleted.visitor.request('POST', `/personas/${deleted.personaId}/delete-permanent`)).statusCode).toBeLessThan(300);
+    expect((await identity(reader(), deletedHandle)).statusCode).toBe(404);
+
+    const handle = fresh();
+    const rotated = await personWithHandle(nodeA, handle);
+    await warm(handle);
+    const rotation = await rotated.visitor.request('POST', `/personas/${rotated.personaId}/rotate`, { newDisplayName: `Anew ${handle}` });
+    expect(rotation.statusCode, rotation.body).toBeLessThan(300);
+    expect((await identity(reader(), handle)).statusCode).toBe(404);
+    const moved = await rotated.visitor.request('POST', `/personas/${rotated.personaId}/handle/move`, { toPersonaId: rotation.json().persona.id });
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect((await identity(reader(), handle)).json().identity.displayName).toBe(`Anew ${handle}`);
+  });
+
+  it('answers a territory\'s new name and domain from the very next lookup after an admin change', async () => {
+    const handle = fresh();
+    await personWithHandle(nodeA, handle);
+    await warm(handle);
+    const name = `Main ${n}`;
+    const changed = await admin('PATCH', '/admin/territories/main', { name, federationDomain: `main${n}.example.org` });
+    expect(changed.statusCode, changed.body).toBe(200);
+    expect((await identity(reader(), handle)).json().identity.territory.name).toBe(name);
+    expect((await webfinger(reader(), `${handle}@main${n}.example.org`)).statusCode).toBe(200);
+    const back = await admin('PATCH', '/admin/territories/main', { federationDomain: null });
+    expect(back.statusCode, back.body).toBe(200);
+    expect((await webfinger(reader(), `${handle}@main${n}.example.org`)).statusCode).toBe(404);
+  });
+});
+
+describe('the cache itself', () => {
+  it('is on: a rename written behind the API\'s back shows on both nodes only after a bump', async () => {
+    const { personaId } = await personWithHandle(nodeA, 'cache_on');
+    await warm('cache_on');
+    await nodeA.database.db.updateTable('personas').set({ display_name: 'Behind' }).where('id', '=', personaId).execute();
+    for (const node of [nodeA, nodeB]) expect((await identity(node, 'cache_on')).json().identity.displayName).not.toBe('Behind');
+    await bumpIdentityGeneration(nodeA);
+    for (const node of [nodeA, nodeB]) expect((await identity(node, 'cache_on')).json().identity.displayName).toBe('Behind');
+  });
+});
+
+describe('deactivation seen on another node, repeatedly', () => {
+  it('50 rounds of warm → deactivate on A → lookup on B, with no stale answer', async () => {
+    const { visitor, personaId } = await personWithHandle(nodeA, 'cache_rounds');
+    const stale: number[] = [];
+    for (let round = 0; round < 50; round++) {
+      expect((await visitor.request('POST', `/personas/${personaId}/reactivate`)).statusCode).toBeLessThan(300);
+      expect((await identity(nodeB, 'cache_rounds')).statusCode).toBe(200); // B caches it
+      expect((await visitor.request('POST', `/personas/${personaId}/deactivate`)).statusCode).toBeLessThan(300);
+      if ((await identity(nodeB, 'cache_rounds')).statusCode !== 404) stale.push(round);
+    }
+    expect(stale).toEqual([]);
+  }, 60_000);
+});

@@ -1,0 +1,41 @@
+import { api } from '../api/client.ts';
+import type { TrustLevel } from '../api/types.ts';
+
+/** A persona as its owner sees it (GET /personas). */
+export interface Persona {
+  readonly id: string;
+  readonly displayName: string;
+  readonly avatarUrl: string | null;
+  readonly trustLevel: TrustLevel;
+  readonly createdAt: string;
+  readonly verified: boolean;
+  readonly active: boolean;
+  readonly authorId: string;
+  readonly restorableUntil: string | null;
+}
+
+/** The public identity behind a handle (GET /identities/{handle}): the addresses others reach the persona by. */
+export interface PublicIdentity {
+  readonly handle: string;
+  readonly address: string;
+  readonly matrixId: string;
+  readonly publicKeyHash: string;
+  readonly did?: string;
+  readonly aliases: readonly string[];
+}
+
+const path = (id: string, action = '') => `/personas/${encodeURIComponent(id)}${action}`;
+
+export const personaApi = {
+  list: async () => (await api.get<{ personas: Persona[] }>('/personas')).personas,
+  create: (displayName: string) => api.post('/personas', { displayName }),
+  rotate: (id: string, newDisplayName: string) => api.post(path(id, '/rotate'), { newDisplayName }),
+  deactivate: (id: string) => api.post(path(id, '/deactivate')),
+  reactivate: (id: string) => api.post(path(id, '/reactivate')),
+  deletePermanently: (id: string) => api.post<{ deleted: true; purgeAfter: string }>(path(id, '/delete-permanent')),
+  actAs: (personaId: string) => api.put('/session/active-persona', { personaId }),
+  claimHandle: async (id: string, handle: string) => {
+    const claimed = await api.put<{ handle: string }>(path(id, '/handle'), { handle });
+    return (await api.get<{ identity: PublicIdentity }>(`/identities/${encodeURIComponent(claimed.handle)}`)).identity;
+  },
+};

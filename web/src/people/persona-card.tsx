@@ -1,0 +1,104 @@
+import { useState } from 'preact/hooks';
+import { ErrorNotice } from '../components/error-notice.tsx';
+import { Field } from '../components/field.tsx';
+import { useAction } from '../components/use-action.ts';
+import { personaApi, type Persona, type PublicIdentity } from './persona-api.ts';
+
+type Panel = 'none' | 'rotate' | 'handle' | 'delete';
+
+export const dateOf = (iso: string) => new Date(iso).toLocaleDateString(undefined, { year: 'numeric', month: 'long', day: 'numeric' });
+
+/** One persona and what its owner may do with it; each change reloads the list (onChanged). */
+export function PersonaCard({ persona, acting, onChanged, onNotice }: {
+  persona: Persona;
+  acting: boolean;
+  onChanged: () => Promise<void>;
+  /** A message that outlives this card (a deleted persona leaves the list). */
+  onNotice: (message: string) => void;
+}) {
+  const [panel, setPanel] = useState<Panel>('none');
+  const [text, setText] = useState('');
+  const [identity, setIdentity] = useState<PublicIdentity | null>(null);
+  const action = useAction();
+  const open = (next: Panel) => {
+    setText('');
+    action.clearError();
+    setPanel(panel === next ? 'none' : next);
+  };
+  const act = (work: () => Promise<unknown>) => action.run(async () => {
+    await work();
+    setPanel('none');
+    await onChanged();
+  });
+  const label = persona.displayName;
+  return (
+    <li aria-label={label}>
+      <p class="persona-name">
+        {label}
+        {acting && <span class="badge">acting</span>}
+        {!persona.active && <span class="badge">deactivated</span>}
+        {persona.verified && <span class="badge">verified</span>}
+      </p>
+      <dl class="facts small">
+        <dt>Trust level</dt><dd>{persona.trustLevel}</dd>
+        <dt>Author id</dt><dd><code>{persona.authorId}</code></dd>
+        <dt>Created</dt><dd>{dateOf(persona.createdAt)}</dd>
+        {persona.restorableUntil && <><dt>Restorable until</dt><dd>{dateOf(persona.restorableUntil)}</dd></>}
+        {identity && (
+          <>
+            <dt>Address</dt><dd><code>{identity.address}</code></dd>
+            <dt>Matrix id</dt><dd><code>{identity.matrixId}</code></dd>
+            <dt>did:key</dt><dd>{identity.did ? <code>{identity.did}</code> : 'none yet (add an ed25519 key)'}</dd>
+            <dt>Public key hash</dt><dd><code>{identity.publicKeyHash}</code></dd>
+          </>
+        )}
+      </dl>
+      <div class="actions">
+        {persona.active && !acting && <button type="button" class="button" disabled={action.busy} onClick={() => act(() => personaApi.actAs(persona.id))}>Act as {label}</button>}
+        {persona.active && <button type="button" class="button" aria-expanded={panel === 'rotate'} onClick={() => open('rotate')}>Rotate</button>}
+        {persona.active && <button type="button" class="button" aria-expanded={panel === 'handle'} onClick={() => open('handle')}>Claim handle</button>}
+        {persona.active && <button type="button" class="button" disabled={action.busy} onClick={() => act(() => personaApi.deactivate(persona.id))}>Deactivate</button>}
+        {!persona.active && <button type="button" class="button" disabled={action.busy} onClick={() => act(() => personaApi.reactivate(persona.id))}>Reactivate</button>}
+        <button type="button" class="button danger" aria-expanded={panel === 'delete'} onClick={() => open('delete')}>Delete</button>
+      </div>
+      {panel === 'rotate' && (
+        <form class="stack" aria-label={`Rotate ${label}`} onSubmit={(event) => {
+          event.preventDefault();
+          void act(() => personaApi.rotate(persona.id, text.trim()));
+        }}>
+          <p class="small">Rotating gives this persona a fresh public face. The old name stays reserved for 30 days so nobody can impersonate it.</p>
+          <Field label="New display name" value={text} onValue={setText} maxLength={128} required />
+          <button class="button primary" type="submit" disabled={action.busy}>Rotate persona</button>
+        </form>
+      )}
+      {panel === 'handle' && (
+        <form class="stack" aria-label={`Claim a handle for ${label}`} onSubmit={(event) => {
+          event.preventDefault();
+          void action.run(async () => {
+            setIdentity(await personaApi.claimHandle(persona.id, text.trim()));
+            setPanel('none');
+          });
+        }}>
+          <p class="small">A handle gives this persona an address (handle@territory) and a Matrix id. It is never given to anyone else, even later.</p>
+          <Field label="Handle" value={text} onValue={setText} pattern="[A-Za-z0-9_]{3,50}" hint="3 to 50 letters, digits or _." required />
+          <button class="button primary" type="submit" disabled={action.busy}>Claim handle</button>
+        </form>
+      )}
+      {panel === 'delete' && (
+        <div class="stack" role="group" aria-label={`Delete ${label}`}>
+          <p class="small">
+            Deleting anonymizes this persona at once and purges it after a 90-day grace period. It cannot be restored.
+            (Deactivating instead hides it and keeps it restorable for 90 days.)
+          </p>
+          <button type="button" class="button danger" disabled={action.busy} onClick={() => action.run(async () => {
+            const answer = await personaApi.deletePermanently(persona.id);
+            onNotice(`${label} was deleted. It is anonymized now and purged for good after ${dateOf(answer.purgeAfter)}.`);
+            setPanel('none');
+            await onChanged();
+          })}>Delete {label} permanently</button>
+        </div>
+      )}
+      <ErrorNotice error={action.error} />
+    </li>
+  );
+}
