@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser as ApiBrowser, newPerson } from '../support/browser.js';
-import { axeViolations, chromiumAvailable, launchChromium, openPage, PHONE, screenshot, startWebServer, type WebPage, type WebServer } from '../support/web-e2e.js';
+import { axeViolations, chromiumAvailable, closeAll, launchChromium, openPage, PHONE, screenshot, startWebServer, type WebPage, type WebServer } from '../support/web-e2e.js';
 
 /**
  * The staff console, driven as a moderator would drive it: sign in with a role token, click through,
@@ -18,10 +18,7 @@ beforeAll(async () => {
   moderator = await issueToken('Mo (moderation)', 'moderator');
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+afterAll(() => closeAll({ browser, server }));
 
 const db = () => server.test.database.db;
 

@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GOOD_PASSWORD } from '../support/browser.js';
-import { axeViolations, chromiumAvailable, launchChromium, openPage, PHONE, screenshot, startWebServer, type WebServer } from '../support/web-e2e.js';
+import { axeViolations, chromiumAvailable, closeAll, launchChromium, openPage, PHONE, screenshot, startWebServer, type WebServer } from '../support/web-e2e.js';
 
 /**
  * The web app's signed-in screens in Chromium: personas, sessions, identification, territory and
@@ -22,10 +22,7 @@ beforeAll(async () => {
   }
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+afterAll(() => closeAll({ browser, server }));
 
 // A browser test waits on a real service, Chromium and (here) a shared 2-core machine: generous
 // limits, so that load makes a test slow rather than red.

@@ -8,7 +8,7 @@ import { IdpBrowser, startTestIdp, type TestIdp } from '../support/oidc-idp.js';
 import { SmtpSink } from '../support/smtp-sink.js';
 import { newWallet } from '../support/wallet-signer.js';
 import {
-  axeViolations, chromiumAvailable, freePort, launchChromium, openPage, PHONE, screenshot, startWebServer, type WebPage, type WebServer,
+  axeViolations, chromiumAvailable, closeAll, freePort, launchChromium, openPage, PHONE, screenshot, startWebServer, type WebPage, type WebServer,
 } from '../support/web-e2e.js';
 
 /**
@@ -43,12 +43,7 @@ beforeAll(async () => {
   ]);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await idp?.close();
-  await sink?.close();
-});
+afterAll(() => closeAll({ browser, server, idp, sink }));
 
 // A browser test waits on a real service, Chromium and (here) a shared 2-core machine: generous
 // limits, so that load makes a test slow rather than red.

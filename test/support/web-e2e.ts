@@ -124,3 +124,21 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   await page.screenshot({ path: new URL(`web-${name}.png`, SCREENSHOT_DIR).pathname, fullPage: true });
 }
+
+/**
+ * Closes everything a browser test file started, all at once, waiting at most `withinMs` for each.
+ * A part that does not close in time is named on stderr and left behind rather than failing a file
+ * whose tests all passed: the worker's exit ends it (playwright kills the Chromium it launched).
+ */
+export async function closeAll(parts: Record<string, { close(): Promise<void> } | undefined>, withinMs = 20_000): Promise<void> {
+  await Promise.all(
+    Object.entries(parts).map(async ([name, part]) => {
+      if (!part) return;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), withinMs)));
+      const outcome = await Promise.race([part.close().then(() => 'closed' as const), late]);
+      clearTimeout(timer);
+      if (outcome === 'late') console.error(`e2e teardown: ${name} did not close within ${withinMs} ms; left to the worker's exit`);
+    }),
+  );
+}
