@@ -36,6 +36,9 @@ describe('handles', () => {
     expect(taken.suggestions.length).toBeGreaterThan(0);
     for (const suggestion of taken.suggestions) expect((await check(suggestion)).status).toBe('available');
     expect((await check('a1ice')).status).toBe('taken'); // the skeleton is taken
+    // The owner's list carries the handle, so a client shows it after a reload too.
+    const listed = (await visitor.request('GET', '/personas')).json().personas;
+    expect(listed).toEqual([expect.objectContaining({ id: personaId, handle: 'alice' })]);
     const again = await visitor.request('PUT', `/personas/${personaId}/handle`, { handle: 'alice_two' });
     expect(again.json().code).toBe('HANDLE_TAKEN');
   });

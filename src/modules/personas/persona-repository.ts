@@ -22,8 +22,8 @@ export interface PersonaRepository {
   withPerson<T>(profileId: string, work: (unit: PersonWork) => Promise<T>): Promise<T>;
   /** The person and their counts, unlocked: for answering "could I?" without acting. */
   person(profileId: string, creationsSince: Date): Promise<{ person: Person; counts: PersonaCounts } | null>;
-  /** The personas an account may act as, except retired ones, oldest first. */
-  listForAccount(accountId: string): Promise<Array<{ persona: PersonaRecord; verified: boolean }>>;
+  /** The personas an account may act as, except retired ones, oldest first, each with its handle. */
+  listForAccount(accountId: string): Promise<Array<{ persona: PersonaRecord; verified: boolean; handle: string | null }>>;
   findAccessible(personaId: string, accountId: string): Promise<{ persona: PersonaRecord; verified: boolean } | null>;
   setActivePersona(sessionId: string, personaId: string): Promise<void>;
   /** Sets a persona's trust level with its event and audit row; null when no such persona (or retired). */
@@ -62,11 +62,13 @@ export function createPersonaRepository(db: Db, eraseTerritoryRows: EraseTerrito
 
     async listForAccount(accountId) {
       const rows = await personasOfAccount(db, accountId)
+        .leftJoin('user_identities as u', 'u.persona_id', 'p.id')
+        .select('u.handle')
         .where('p.deleted_at', 'is', null)
         .orderBy('p.created_at')
         .orderBy('p.id')
         .execute();
-      return rows.map((row) => ({ persona: toRecord(row), verified: row.verified }));
+      return rows.map((row) => ({ persona: toRecord(row), verified: row.verified, handle: row.handle }));
     },
 
     async findAccessible(personaId, accountId) {

@@ -26,6 +26,15 @@ export const PublicPersonaSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A persona in its owner's list: the public fields and its handle (public too: its address), or null. */
+export const ListedPersonaSchema = Type.Object(
+  {
+    ...PublicPersonaSchema.properties,
+    handle: Nullable(Type.String({ description: 'The persona\'s handle (its address is handle@territory), or null before one is claimed.' })),
+  },
+  { additionalProperties: false },
+);
+
 // Schemas allow room for white space that is trimmed; the service checks the normalized name (1–64 characters).
 const DisplayName = Type.String({ minLength: 1, maxLength: 128 });
 const AvatarUrl = Type.String({ minLength: 9, maxLength: 500, pattern: '^https://', description: 'An https URL.' });
@@ -46,8 +55,8 @@ export const personaRoutes: FastifyPluginAsyncTypebox<PersonaRoutesDeps> = async
       schema: {
         tags: ['personas'],
         summary: 'The personas I may act as',
-        description: 'Live personas and deactivated ones still restorable (`active: false`); never rotated-away or deleted ones.',
-        response: { 200: body({ personas: Type.Array(PublicPersonaSchema) }) },
+        description: 'Live personas and deactivated ones still restorable (`active: false`), each with its handle (or null); never rotated-away or deleted ones.',
+        response: { 200: body({ personas: Type.Array(ListedPersonaSchema) }) },
       },
     },
     async (request) => {

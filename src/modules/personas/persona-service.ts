@@ -7,7 +7,7 @@ import { creationWindowStart, evaluate, PERSONA_ACTIONS, type Decision } from '.
 import type { Policies } from '../policy/policy.js';
 import type { SessionContext } from '../sessions/session.js';
 import { displayNameKey, displayNameProblem, normalizeDisplayName } from './display-name.js';
-import { addDays, avatarUrlProblem, personaState, toPublicPersona, type PersonaRecord, type PublicPersona, type TrustLevel } from './persona.js';
+import { addDays, avatarUrlProblem, personaState, toPublicPersona, type ListedPersona, type PersonaRecord, type PublicPersona, type TrustLevel } from './persona.js';
 import type { Person, PersonaRepository, PersonWork } from './persona-repository.js';
 
 /** The caller as the persona use cases need it (a slice of the session context). */
@@ -15,7 +15,7 @@ export type PersonaCaller = Pick<SessionContext, 'sessionId' | 'accountId' | 'ac
 
 export interface PersonaService {
   /** The personas the caller may act as, live and deactivated-but-restorable (never retired ones). */
-  list(caller: PersonaCaller): Promise<PublicPersona[]>;
+  list(caller: PersonaCaller): Promise<ListedPersona[]>;
   create(caller: PersonaCaller, input: { readonly displayName: string; readonly avatarUrl?: string | undefined }): Promise<PublicPersona>;
   /** Retires the persona and creates its successor (NEW, same person); sessions acting as it move over. */
   rotate(caller: PersonaCaller, personaId: string, newDisplayName: string): Promise<PublicPersona>;
@@ -129,7 +129,7 @@ export function createPersonaService({ personas, policies, authorIdOf, invalidat
   return {
     async list(caller) {
       const rows = await personas.listForAccount(caller.accountId);
-      return rows.map(({ persona, verified }) => toPublicPersona(persona, verified));
+      return rows.map(({ persona, verified, handle }) => ({ ...toPublicPersona(persona, verified), handle }));
     },
 
     async create(caller, input) {

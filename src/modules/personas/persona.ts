@@ -52,6 +52,14 @@ export interface PublicPersona {
   readonly restorableUntil: string | null;
 }
 
+/**
+ * A persona in its owner's list (GET /personas): also its handle, which is public anyway (the
+ * persona's address), so that a client can show it without a second lookup per persona.
+ */
+export interface ListedPersona extends PublicPersona {
+  readonly handle: string | null;
+}
+
 export function toPublicPersona(persona: PersonaRecord, verified: boolean): PublicPersona {
   const state = personaState(persona);
   return {

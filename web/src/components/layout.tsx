@@ -18,6 +18,7 @@ const SIGNED_IN: readonly NavItem[] = [
   { href: '/', label: 'Home' },
   { href: '/me/personas', label: 'Personas' },
   { href: '/me/security', label: 'Security' },
+  { href: '/me/account', label: 'Account' },
   { href: '/me/links', label: 'Linked methods' },
   { href: '/me/territory', label: 'Territory' },
   { href: '/me/identification', label: 'Identification' },

@@ -1,7 +1,7 @@
 import { api } from '../api/client.ts';
 import type { TrustLevel } from '../api/types.ts';
 
-/** A persona as its owner sees it (GET /personas). */
+/** A persona as its owner sees it (GET /personas), with its handle once claimed. */
 export interface Persona {
   readonly id: string;
   readonly displayName: string;
@@ -12,6 +12,7 @@ export interface Persona {
   readonly active: boolean;
   readonly authorId: string;
   readonly restorableUntil: string | null;
+  readonly handle: string | null;
 }
 
 /** The public identity behind a handle (GET /identities/{handle}): the addresses others reach the persona by. */
@@ -34,8 +35,6 @@ export const personaApi = {
   reactivate: (id: string) => api.post(path(id, '/reactivate')),
   deletePermanently: (id: string) => api.post<{ deleted: true; purgeAfter: string }>(path(id, '/delete-permanent')),
   actAs: (personaId: string) => api.put('/session/active-persona', { personaId }),
-  claimHandle: async (id: string, handle: string) => {
-    const claimed = await api.put<{ handle: string }>(path(id, '/handle'), { handle });
-    return (await api.get<{ identity: PublicIdentity }>(`/identities/${encodeURIComponent(claimed.handle)}`)).identity;
-  },
+  claimHandle: async (id: string, handle: string) => (await api.put<{ handle: string }>(path(id, '/handle'), { handle })).handle,
+  identity: async (handle: string) => (await api.get<{ identity: PublicIdentity }>(`/identities/${encodeURIComponent(handle)}`)).identity,
 };

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ErrorNotice } from '../components/error-notice.tsx';
 import { Field } from '../components/field.tsx';
 import { useAction } from '../components/use-action.ts';
@@ -20,6 +20,16 @@ export function PersonaCard({ persona, acting, onChanged, onNotice }: {
   const [text, setText] = useState('');
   const [identity, setIdentity] = useState<PublicIdentity | null>(null);
   const action = useAction();
+  // The addresses derive from the handle the list carries, so they show after a reload too. A
+  // deactivated persona is hidden from the public lookup: its handle is shown alone.
+  useEffect(() => {
+    if (!persona.handle || !persona.active) return setIdentity(null);
+    let current = true;
+    personaApi.identity(persona.handle).then((found) => current && setIdentity(found), () => current && setIdentity(null));
+    return () => {
+      current = false;
+    };
+  }, [persona.handle, persona.active]);
   const open = (next: Panel) => {
     setText('');
     action.clearError();
@@ -44,6 +54,7 @@ export function PersonaCard({ persona, acting, onChanged, onNotice }: {
         <dt>Author id</dt><dd><code>{persona.authorId}</code></dd>
         <dt>Created</dt><dd>{dateOf(persona.createdAt)}</dd>
         {persona.restorableUntil && <><dt>Restorable until</dt><dd>{dateOf(persona.restorableUntil)}</dd></>}
+        {persona.handle && <><dt>Handle</dt><dd><code>@{persona.handle}</code></dd></>}
         {identity && (
           <>
             <dt>Address</dt><dd><code>{identity.address}</code></dd>
@@ -56,7 +67,7 @@ export function PersonaCard({ persona, acting, onChanged, onNotice }: {
       <div class="actions">
         {persona.active && !acting && <button type="button" class="button" disabled={action.busy} onClick={() => act(() => personaApi.actAs(persona.id))}>Act as {label}</button>}
         {persona.active && <button type="button" class="button" aria-expanded={panel === 'rotate'} onClick={() => open('rotate')}>Rotate</button>}
-        {persona.active && <button type="button" class="button" aria-expanded={panel === 'handle'} onClick={() => open('handle')}>Claim handle</button>}
+        {persona.active && !persona.handle && <button type="button" class="button" aria-expanded={panel === 'handle'} onClick={() => open('handle')}>Claim handle</button>}
         {persona.active && <button type="button" class="button" disabled={action.busy} onClick={() => act(() => personaApi.deactivate(persona.id))}>Deactivate</button>}
         {!persona.active && <button type="button" class="button" disabled={action.busy} onClick={() => act(() => personaApi.reactivate(persona.id))}>Reactivate</button>}
         <button type="button" class="button danger" aria-expanded={panel === 'delete'} onClick={() => open('delete')}>Delete</button>
@@ -74,10 +85,7 @@ export function PersonaCard({ persona, acting, onChanged, onNotice }: {
       {panel === 'handle' && (
         <form class="stack" aria-label={`Claim a handle for ${label}`} onSubmit={(event) => {
           event.preventDefault();
-          void action.run(async () => {
-            setIdentity(await personaApi.claimHandle(persona.id, text.trim()));
-            setPanel('none');
-          });
+          void act(() => personaApi.claimHandle(persona.id, text.trim()));
         }}>
           <p class="small">A handle gives this persona an address (handle@territory) and a Matrix id. It is never given to anyone else, even later.</p>
           <Field label="Handle" value={text} onValue={setText} pattern="[A-Za-z0-9_]{3,50}" hint="3 to 50 letters, digits or _." required />

@@ -1,8 +1,11 @@
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 
-/** Recovery codes, shown once: the person must confirm they kept them before going on. */
-export function RecoveryCodes({ codes }: { codes: readonly string[] }) {
+/**
+ * Recovery codes, shown once: the person must confirm they kept them before going on (to the start,
+ * unless `onDone` says where).
+ */
+export function RecoveryCodes({ codes, onDone }: { codes: readonly string[]; onDone?: () => void }) {
   const [kept, setKept] = useState(false);
   const { route } = useLocation();
   return (
@@ -17,7 +20,7 @@ export function RecoveryCodes({ codes }: { codes: readonly string[] }) {
         <input type="checkbox" checked={kept} onChange={(event) => setKept(event.currentTarget.checked)} />
         I have stored these codes somewhere safe
       </label>
-      <button type="button" class="button primary" disabled={!kept} onClick={() => route('/')}>Continue</button>
+      <button type="button" class="button primary" disabled={!kept} onClick={() => (onDone ? onDone() : route('/'))}>Continue</button>
     </div>
   );
 }

@@ -1,4 +1,5 @@
 import type { ComponentType } from 'preact';
+import { Account } from './account.tsx';
 import { Identification } from './identification.tsx';
 import { InviteLanding } from './invite.tsx';
 import { LinkedAccounts } from './linked-accounts.tsx';
@@ -19,6 +20,7 @@ export const peopleRoutes: ReadonlyArray<{ path: string; component: ComponentTyp
   { path: '/recover', component: Recover },
   { path: '/me/personas', component: Personas },
   { path: '/me/security', component: Security },
+  { path: '/me/account', component: Account },
   { path: '/me/links', component: LinkedAccounts },
   { path: '/me/identification', component: Identification },
   { path: '/me/territory', component: TerritoryPage },

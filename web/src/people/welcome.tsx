@@ -4,11 +4,12 @@ import { ErrorNotice } from '../components/error-notice.tsx';
 import { Page } from '../components/page.tsx';
 import { useAction } from '../components/use-action.ts';
 import { useSession } from '../session/session.tsx';
+import { dateOf } from './persona-card.tsx';
 
 /** The first screen: you are already somebody here (a guest with a persona), no sign-up needed. */
 export function Welcome() {
   const { session, error, refresh } = useSession();
-  const { route } = useLocation();
+  const { route, query } = useLocation();
   const signOut = useAction();
   if (error) return <Page title="Welcome"><ErrorNotice error={error} /></Page>;
   if (!session) return <Page title="Welcome"><p aria-busy="true">Loading…</p></Page>;
@@ -16,6 +17,7 @@ export function Welcome() {
   if (session.anonymous) {
     return (
       <Page title="Welcome" intro="You are already a guest here: no email, no password, no name asked.">
+        <Farewell purgeAfter={query.deleted} />
         {persona && (
           <div class="card" data-testid="guest-persona">
             <p class="muted small">You appear to others as</p>
@@ -63,5 +65,15 @@ export function Welcome() {
       </div>
       <ErrorNotice error={signOut.error} />
     </Page>
+  );
+}
+
+/** After DELETE /api/v2/auth/identity (the account screen lands here with ?deleted=<purge date>). */
+function Farewell({ purgeAfter }: { purgeAfter: string | undefined }) {
+  if (!purgeAfter || Number.isNaN(Date.parse(purgeAfter))) return null;
+  return (
+    <p class="notice" role="status">
+      Your identity was deleted and you are signed out. What was anonymized is purged for good after {dateOf(purgeAfter)}.
+    </p>
   );
 }
