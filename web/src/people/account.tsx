@@ -10,6 +10,7 @@ import { RecoveryCodes } from './recovery-codes.tsx';
 import { SessionWallet } from './session-wallet.tsx';
 import { StepUpForm } from './step-up.tsx';
 import { useStepUp } from './use-step-up.ts';
+import { PASSWORD_HINT, PASSWORD_MIN_LENGTH } from './password-policy.ts';
 
 /** The account itself: password, recovery codes, the acting persona's session wallet, deleting everything. */
 export function Account() {
@@ -34,9 +35,6 @@ export function Account() {
   );
 }
 
-const POLICY_HINT =
-  'At least 15 characters; a passphrase of a few unrelated words is best. Common, repeated or sequential passwords, ' +
-  'and ones containing your email name or handle, are refused.';
 
 /** Set or change the password (PUT /api/v2/auth/password): needs a fresh sign-in; other devices are signed out. */
 function ChangePassword() {
@@ -62,8 +60,8 @@ function ChangePassword() {
           setNotice(`Password changed. ${otherSessionsEnded === 0 ? 'No other session was open.' : `Signed out ${otherSessionsEnded} other ${otherSessionsEnded === 1 ? 'session' : 'sessions'}.`}`);
         });
       }}>
-        <Field label="New password" type="password" value={password} onValue={setPassword} autoComplete="new-password" minLength={15} maxLength={256}
-          hint={POLICY_HINT} required />
+        <Field label="New password" type="password" value={password} onValue={setPassword} autoComplete="new-password" minLength={PASSWORD_MIN_LENGTH} maxLength={256}
+          hint={PASSWORD_HINT} required />
         <Field label="Repeat the new password" type="password" value={repeat} onValue={setRepeat} autoComplete="new-password" required />
         <ErrorNotice error={mismatch ? new Error('The two passwords differ: type the same new password twice.') : action.error} />
         {notice && <p class="notice" role="status">{notice}</p>}

@@ -6,6 +6,7 @@ import { Field } from '../components/field.tsx';
 import { Page } from '../components/page.tsx';
 import { useAction } from '../components/use-action.ts';
 import { useSession } from '../session/session.tsx';
+import { PASSWORD_HINT, PASSWORD_MIN_LENGTH } from './password-policy.ts';
 
 /** A handle account without email regains access with one of its recovery codes and a new password. */
 export function Recover() {
@@ -27,7 +28,8 @@ export function Recover() {
       }}>
         <Field label="Handle" value={handle} onValue={setHandle} autoComplete="username" required />
         <Field label="Recovery code" value={code} onValue={setCode} autoComplete="off" spellcheck={false} hint="Case, spaces and dashes do not matter." required />
-        <Field label="New password" type="password" value={password} onValue={setPassword} autoComplete="new-password" required />
+        <Field label="New password" type="password" value={password} onValue={setPassword} autoComplete="new-password"
+          minLength={PASSWORD_MIN_LENGTH} hint={PASSWORD_HINT} required />
         <ErrorNotice error={action.error} />
         <button class="button primary" type="submit" disabled={action.busy}>Recover and sign in</button>
       </form>

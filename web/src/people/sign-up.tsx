@@ -6,6 +6,7 @@ import { Page } from '../components/page.tsx';
 import { useAction } from '../components/use-action.ts';
 import { useSession } from '../session/session.tsx';
 import { RecoveryCodes } from './recovery-codes.tsx';
+import { PASSWORD_HINT, PASSWORD_MIN_LENGTH } from './password-policy.ts';
 
 type Kind = 'email' | 'handle';
 
@@ -72,8 +73,8 @@ export function SignUpForm({ onRegistered, territory, invitation }: { onRegister
           <Field label="Handle" value={identifier} onValue={setIdentifier} autoComplete="username" pattern="[A-Za-z0-9_]{3,50}"
             hint="3 to 50 letters, digits or _. It becomes your address, like handle@territory." required />
         )}
-        <Field label="Password" type="password" value={password} onValue={setPassword} autoComplete="new-password" minLength={8}
-          hint="A long passphrase is best; common and guessable passwords are refused." required />
+        <Field label="Password" type="password" value={password} onValue={setPassword} autoComplete="new-password" minLength={PASSWORD_MIN_LENGTH}
+          hint={PASSWORD_HINT} required />
         <Field label="Display name" value={displayName} onValue={setDisplayName} autoComplete="nickname" maxLength={128}
           hint="What others see. You can rotate it or add more personas later." required />
         <ErrorNotice error={action.error} />
