@@ -4,6 +4,7 @@ import { ErrorNotice } from '../components/error-notice.tsx';
 import { Page } from '../components/page.tsx';
 import { useAction } from '../components/use-action.ts';
 import { useSession } from '../session/session.tsx';
+import { GuestMergeOffer } from './guest-merge.tsx';
 
 /** The first screen: you are already somebody here (a guest with a persona), no sign-up needed. */
 export function Welcome() {
@@ -45,6 +46,7 @@ export function Welcome() {
           <p class="muted small">Trust level {persona.trustLevel}{persona.verified ? ' · verified' : ''}</p>
         </div>
       )}
+      <GuestMergeOffer />
       <div class="actions">
         <a class="button primary" href="/me/personas">Manage personas</a>
         <a class="button" href="/me/security">Sessions and sign-in methods</a>
