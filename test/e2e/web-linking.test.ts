@@ -7,7 +7,7 @@ import { IdpBrowser, startTestIdp, type TestIdp } from '../support/oidc-idp.js';
 import { SmtpSink } from '../support/smtp-sink.js';
 import { newWallet } from '../support/wallet-signer.js';
 import {
-  axeViolations, chromiumAvailable, closeAll, freePort, launchChromium, openPage, screenshot, startWebServer, type WebPage, type WebServer,
+  axeViolations, chromiumAvailable, closeAll, freePort, launchChromium, openPage, PHONE, screenshot, startWebServer, type WebPage, type WebServer,
 } from '../support/web-e2e.js';
 
 /**
@@ -145,6 +145,12 @@ describe.skipIf(!chromiumAvailable)('web app: linking and step-up with every met
     await page.getByRole('button', { name: 'Link this key' }).click();
     const stepUp = page.getByRole('dialog', { name: 'Confirm it is you' });
     await stepUp.getByRole('button', { name: 'Email code', exact: true }).click();
+    // The dialog fits a phone, and reads well in the dark.
+    await page.setViewportSize(PHONE.viewport);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+    await expectAccessible(page);
+    await screenshot(page, 'step-up-phone-dark');
     const again = await mailedCode(stepUp, email);
     await stepUp.getByLabel('Code', { exact: true }).fill(again);
     await stepUp.getByRole('button', { name: 'Confirm', exact: true }).click();

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useId, useState } from 'preact/hooks';
 import { ApiError } from '../api/client.ts';
 import type { PublicSession } from '../api/types.ts';
 import { ErrorNotice } from '../components/error-notice.tsx';
@@ -60,6 +60,7 @@ export function GuestMergeOffer() {
 export function GuestMerge({ personas, canKeepApart = false, onMerged }: { personas: readonly string[] | null; canKeepApart?: boolean; onMerged?: () => Promise<void> }) {
   const action = useAction();
   const stepUp = useStepUp(action.run);
+  const titleId = useId();
   const [outcome, setOutcome] = useState<string | null>(null);
   if (outcome) return <p class="notice" role="status">{outcome}</p>;
   const named = personas && personas.length > 0 ? personas : null;
@@ -71,8 +72,8 @@ export function GuestMerge({ personas, canKeepApart = false, onMerged }: { perso
     await onMerged?.();
   }));
   return (
-    <section class="card stack" aria-labelledby="guest-merge-title">
-      <h2 id="guest-merge-title">Bring this browser's guest along?</h2>
+    <section class="card stack" aria-labelledby={titleId}>
+      <h2 id={titleId}>Bring this browser's guest along?</h2>
       {named ? (
         <>
           <p>Before you signed in, this browser was a guest with {named.length === 1 ? 'this persona' : 'these personas'}:</p>

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { ApiError, api } from '../api/client.ts';
 import { graphApi, type IdentityGraph } from './identity-graph-api.ts';
 import { spendProof, type Proof, type Strategy } from './methods/ceremony.ts';
@@ -52,6 +52,7 @@ function choicesOf(graph: IdentityGraph | null, redirects: boolean): Choice[] {
  */
 export function StepUpForm({ onConfirmed, onCancel, redirects = true }: { onConfirmed: () => Promise<void>; onCancel: () => void; redirects?: boolean }) {
   const dialog = useRef<HTMLDialogElement>(null);
+  const id = useId();
   const [graph, setGraph] = useState<IdentityGraph | null | undefined>(undefined);
   const [chosen, setChosen] = useState<Kind | null>(null);
   useEffect(() => {
@@ -60,52 +61,68 @@ export function StepUpForm({ onConfirmed, onCancel, redirects = true }: { onConf
   }, []);
   const choices = graph === undefined ? [] : choicesOf(graph, redirects);
   const current = choices.find((choice) => choice.kind === chosen) ?? choices[0];
-  const confirmWith = (strategy: Strategy) => async (proof: Proof) => {
-    await spendProof('step-up', strategy, proof);
-    await onConfirmed();
-  };
-  const emailTooWeak = graph ? graph.accounts.some((account) => AUTHENTICATOR_TYPES.has(account.type)) : false;
-  const keyDid = graph?.accounts.find((account) => account.type === 'key' && account.did)?.did;
-  const providers = [...new Set(graph?.accounts.flatMap((account) => (account.type === 'social' && account.provider ? [account.provider] : [])) ?? [])];
   return (
-    <dialog ref={dialog} aria-labelledby="step-up-title" aria-describedby="step-up-why" onCancel={(event) => {
+    <dialog ref={dialog} aria-labelledby={`${id}-title`} aria-describedby={`${id}-why`} onCancel={(event) => {
       event.preventDefault();
       onCancel();
     }}>
       <div class="stack">
-      <h2 id="step-up-title">Confirm it is you</h2>
-      <p id="step-up-why" class="small">This change needs a sign-in from the last few minutes. Confirm with one of your own sign-in methods.</p>
-      {graph === undefined && <p aria-busy="true">Loading your methods…</p>}
-      {choices.length > 1 && (
-        <div class="segmented" role="group" aria-label="Confirm with">
-          {choices.map((choice) => (
-            <button key={choice.kind} type="button" class="button" aria-pressed={current?.kind === choice.kind} onClick={() => setChosen(choice.kind)}>{choice.label}</button>
-          ))}
+        <h2 id={`${id}-title`}>Confirm it is you</h2>
+        <p id={`${id}-why`} class="small">This change needs a sign-in from the last few minutes. Confirm with one of your own sign-in methods.</p>
+        {graph === undefined && <p aria-busy="true">Loading your methods…</p>}
+        {choices.length > 1 && (
+          <div class="segmented" role="group" aria-label="Confirm with">
+            {choices.map((choice) => (
+              <button key={choice.kind} type="button" class="button" aria-pressed={current?.kind === choice.kind} onClick={() => setChosen(choice.kind)}>{choice.label}</button>
+            ))}
+          </div>
+        )}
+        {current && <StepUpMethod kind={current.kind} graph={graph ?? null} onConfirmed={onConfirmed} />}
+        <div class="actions">
+          <button class="button" type="button" onClick={onCancel}>Cancel</button>
         </div>
-      )}
-      {current?.kind === 'password' && (
+      </div>
+    </dialog>
+  );
+}
+
+/** One method's step-up ceremony; the person's graph supplies what it already knows (a key, the providers). */
+function StepUpMethod({ kind, graph, onConfirmed }: { kind: Kind; graph: IdentityGraph | null; onConfirmed: () => Promise<void> }) {
+  const accounts = graph?.accounts ?? [];
+  const confirmWith = (strategy: Strategy) => async (proof: Proof) => {
+    await spendProof('step-up', strategy, proof);
+    await onConfirmed();
+  };
+  switch (kind) {
+    case 'password':
+      return (
         <PasswordForm label="Confirm it is you" submit="Confirm" note="Enter your email or handle and password again." onCredentials={async (credentials) => {
           // Signing in again counts as a step-up (a new session for the same account).
           await api.post('/auth/login', credentials);
           await onConfirmed();
         }} />
-      )}
-      {current?.kind === 'passkey' && <PasskeyCeremony purpose="step-up" modes={['authenticate']} onProof={confirmWith('passkey')} />}
-      {current?.kind === 'wallet' && <WalletCeremony purpose="step-up" onProof={confirmWith('wallet')} />}
-      {current?.kind === 'key' && <KeyCeremony purpose="step-up" knownPublicKey={(keyDid && publicKeyOfDid(keyDid)) || ''} onProof={confirmWith('key')} />}
-      {current?.kind === 'social' && (
+      );
+    case 'passkey':
+      return <PasskeyCeremony purpose="step-up" modes={['authenticate']} onProof={confirmWith('passkey')} />;
+    case 'wallet':
+      return <WalletCeremony purpose="step-up" onProof={confirmWith('wallet')} />;
+    case 'key': {
+      const did = accounts.find((account) => account.type === 'key' && account.did)?.did;
+      return <KeyCeremony purpose="step-up" knownPublicKey={(did && publicKeyOfDid(did)) || ''} onProof={confirmWith('key')} />;
+    }
+    case 'social': {
+      const providers = [...new Set(accounts.flatMap((account) => (account.type === 'social' && account.provider ? [account.provider] : [])))];
+      return (
         <SocialButtons purpose="step-up" providers={providers} returnTo={window.location.pathname}
           note="You will sign in at the provider and come back to this page; then make the change again within a few minutes." />
-      )}
-      {current?.kind === 'email' && (emailTooWeak
+      );
+    }
+    case 'email':
+      // Known to be refused (the person shows a stronger method): say why rather than mail a useless code.
+      return accounts.some((account) => AUTHENTICATOR_TYPES.has(account.type))
         ? <div class="notice notice-error" role="alert"><p>{TOO_WEAK_TEXT}</p></div>
-        : <EmailCodeCeremony purpose="step-up" onProof={confirmWith('email')} hints={{ [TOO_WEAK]: TOO_WEAK_TEXT }} />)}
-      <div class="actions">
-        <button class="button" type="button" onClick={onCancel}>Cancel</button>
-      </div>
-      </div>
-    </dialog>
-  );
+        : <EmailCodeCeremony purpose="step-up" onProof={confirmWith('email')} hints={{ [TOO_WEAK]: TOO_WEAK_TEXT }} />;
+  }
 }
 
 /**
