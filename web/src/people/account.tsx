@@ -8,8 +8,7 @@ import { accountApi } from './account-api.ts';
 import { DeleteIdentity } from './delete-identity.tsx';
 import { RecoveryCodes } from './recovery-codes.tsx';
 import { SessionWallet } from './session-wallet.tsx';
-import { StepUpForm } from './step-up.tsx';
-import { useStepUp } from './use-step-up.ts';
+import { useStepUp } from './step-up.tsx';
 import { PASSWORD_HINT, PASSWORD_MIN_LENGTH } from './password-policy.ts';
 
 /** The account itself: password, recovery codes, the acting persona's session wallet, deleting everything. */
@@ -43,11 +42,11 @@ function ChangePassword() {
   const [notice, setNotice] = useState<string | null>(null);
   const [mismatch, setMismatch] = useState(false);
   const action = useAction();
-  const stepUp = useStepUp(action);
+  const stepUp = useStepUp(action.run);
   return (
     <section class="card stack tight" aria-labelledby="password-title">
       <h2 id="password-title">Password</h2>
-      {stepUp.retry && <StepUpForm onConfirmed={stepUp.retry} onCancel={stepUp.cancel} />}
+      {stepUp.dialog}
       <form class="stack" aria-label="Change password" onSubmit={(event) => {
         event.preventDefault();
         setNotice(null);
@@ -77,7 +76,7 @@ function RecoveryCodesPanel() {
   const [remaining, setRemaining] = useState<number | null | undefined>(undefined);
   const [codes, setCodes] = useState<readonly string[] | null>(null);
   const action = useAction();
-  const stepUp = useStepUp(action);
+  const stepUp = useStepUp(action.run);
   const load = () => action.run(async () => setRemaining(await accountApi.remainingRecoveryCodes()));
   useEffect(() => void load(), []);
   // An email account recovers through its mailbox: it has no codes, and nothing is shown.
@@ -93,7 +92,7 @@ function RecoveryCodesPanel() {
         </p>
       )}
       <p class="small">New codes replace all of them: every earlier code stops working, used or not. They are shown once.</p>
-      {stepUp.retry && <StepUpForm onConfirmed={stepUp.retry} onCancel={stepUp.cancel} />}
+      {stepUp.dialog}
       <ErrorNotice error={action.error} />
       <div class="actions">
         <button type="button" class="button" disabled={action.busy}

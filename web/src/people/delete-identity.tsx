@@ -4,8 +4,7 @@ import { ErrorNotice } from '../components/error-notice.tsx';
 import { useAction } from '../components/use-action.ts';
 import { useSession } from '../session/session.tsx';
 import { accountApi } from './account-api.ts';
-import { StepUpForm } from './step-up.tsx';
-import { useStepUp } from './use-step-up.ts';
+import { useStepUp } from './step-up.tsx';
 
 /**
  * The right to erasure for the whole person (DELETE /api/v2/auth/identity), behind a dialog that says
@@ -18,7 +17,7 @@ export function DeleteIdentity({ anonymous }: { anonymous: boolean }) {
   const { refresh } = useSession();
   const { route } = useLocation();
   const action = useAction();
-  const stepUp = useStepUp(action);
+  const stepUp = useStepUp(action.run);
   const erase = () => stepUp.run(async () => {
     const { purgeAfter } = await accountApi.deleteIdentity();
     await refresh();
@@ -31,7 +30,7 @@ export function DeleteIdentity({ anonymous }: { anonymous: boolean }) {
         {anonymous ? 'Deletes this guest identity' : 'Deletes you as a whole'}: every persona and every way you sign in, on
         every device. It cannot be undone.
       </p>
-      {stepUp.retry && <StepUpForm onConfirmed={stepUp.retry} onCancel={stepUp.cancel} />}
+      {stepUp.dialog}
       <ErrorNotice error={action.error} />
       <div class="actions">
         <button type="button" class="button danger" disabled={action.busy} onClick={() => {

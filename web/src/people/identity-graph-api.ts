@@ -38,4 +38,6 @@ export const graphApi = {
     api.put('/api/v2/auth/link-privacy', { account, privacyMode, ...(privacyMode === 'partial' ? { profileIds } : {}) }),
   unlink: (ref: string) => api.delete(`/api/v2/auth/accounts/${encodeURIComponent(ref)}`),
   link: (targetType: string, proof: Record<string, unknown>) => api.post('/api/v2/auth/link-accounts', { targetType, proof }),
+  /** Brings this browser's guest identity (its anon_id cookie is the proof) along: its personas join the person. */
+  bringGuestAlong: () => api.post<IdentityGraph>('/api/v2/auth/link-accounts', { targetType: 'guest' }),
 };

@@ -1,12 +1,13 @@
-import { startRegistration, type PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api/client.ts';
 import { ErrorNotice } from '../components/error-notice.tsx';
+import { flash } from '../components/flash.ts';
 import { Page } from '../components/page.tsx';
 import { useAction } from '../components/use-action.ts';
+import { GuestMerge } from './guest-merge.tsx';
 import { graphApi, type GraphAccount, type IdentityGraph, type PrivacyMode } from './identity-graph-api.ts';
 import { IdentityGraphPicture } from './identity-graph-picture.tsx';
-import { needsStepUp, StepUpForm } from './step-up.tsx';
+import { LinkMethod } from './link-method.tsx';
+import { useStepUp } from './step-up.tsx';
 
 const MODES: ReadonlyArray<{ mode: PrivacyMode; label: string }> = [
   { mode: 'linked', label: 'Linked: may act as all your personas' },
@@ -14,61 +15,50 @@ const MODES: ReadonlyArray<{ mode: PrivacyMode; label: string }> = [
   { mode: 'isolated', label: 'Isolated: only its own personas, and no other method sees it' },
 ];
 
-/** Your sign-in methods as a graph: privacy modes, partial selection, link a passkey, unlink, with step-up. */
+/**
+ * Your sign-in methods as a graph: privacy modes, partial selection, link any method, unlink, bring
+ * this browser's guest along; each sensitive change asks for a step-up when it needs one.
+ */
 export function LinkedAccounts() {
   const [graph, setGraph] = useState<IdentityGraph | null>(null);
-  const [retry, setRetry] = useState<(() => Promise<void>) | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(flash.take);
   const action = useAction();
+  const stepUp = useStepUp(action.run);
   const reload = async () => setGraph(await graphApi.read());
   useEffect(() => void action.run(reload), []);
-  /** Runs a sensitive change; when it needs a fresh sign-in, asks for one and then runs it again. */
-  const sensitive = (change: () => Promise<void>) => action.run(async () => {
-    try {
-      await change();
-      await reload();
-    } catch (error) {
-      if (!needsStepUp(error)) throw error;
-      setRetry(() => async () => {
-        setRetry(null);
-        await action.run(async () => {
-          await change();
-          await reload();
-        });
-      });
-    }
-  });
-  const linkPasskey = () => sensitive(async () => {
-    const { options } = await api.post<{ options: PublicKeyCredentialCreationOptionsJSON }>('/api/v2/auth/challenge', { strategy: 'passkey', mode: 'register', purpose: 'link' });
-    const response = await startRegistration({ optionsJSON: options });
-    await graphApi.link('passkey', { response });
+  /** Runs a sensitive change, then reads the graph again; a missing step-up is asked for, then the change retried. */
+  const sensitive = (change: () => Promise<void>) => stepUp.guard(async () => {
+    await change();
+    await reload();
   });
   return (
     <Page title="Linked sign-in methods" intro="Each way you sign in is a method. Linked methods are one person to us, never to the public.">
       <ErrorNotice error={action.error} />
       {notice && <p class="notice" role="status">{notice}</p>}
-      {retry && <StepUpForm onConfirmed={retry} onCancel={() => setRetry(null)} />}
+      {stepUp.dialog}
       {graph === null ? <p aria-busy="true">Loading…</p> : (
         <>
           <div class="card"><IdentityGraphPicture graph={graph} /></div>
           <ul class="list" aria-label="Your sign-in methods">
             {graph.accounts.map((account) => (
               <AccountItem key={account.ref} account={account} graph={graph} busy={action.busy}
-                onPrivacy={(mode, ids) => sensitive(async () => {
+                onPrivacy={(mode, ids) => void action.run(() => sensitive(async () => {
                   await graphApi.setPrivacy(account.ref, mode, ids);
                   setNotice(mode === 'isolated' && !account.current
                     ? 'Saved. An isolated method is hidden from your other methods: sign in with it to see or change it.'
                     : 'Privacy saved.');
-                })}
-                onUnlink={() => sensitive(async () => {
+                }))}
+                onUnlink={() => void action.run(() => sensitive(async () => {
                   await graphApi.unlink(account.ref);
                   setNotice('Unlinked. Its personas stay with you.');
-                })} />
+                }))} />
             ))}
           </ul>
-          <div class="actions">
-            <button type="button" class="button primary" disabled={action.busy} onClick={() => void linkPasskey()}>Link a passkey</button>
-          </div>
+          <LinkMethod onProof={(strategy, proof) => sensitive(async () => {
+            await graphApi.link(strategy, proof);
+            setNotice('Linked: you can now sign in with it too.');
+          })} />
+          <GuestMerge personas={null} onMerged={reload} />
         </>
       )}
     </Page>

@@ -8,7 +8,7 @@ import { Recover } from './recover.tsx';
 import { Security } from './security.tsx';
 import { SignIn } from './sign-in.tsx';
 import { SignUp } from './sign-up.tsx';
-import { SocialCallback } from './social-sign-in.tsx';
+import { SocialCallback } from './social-callback.tsx';
 import { TerritoryPage } from './territory.tsx';
 import { Welcome } from './welcome.tsx';
 

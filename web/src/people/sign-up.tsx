@@ -5,6 +5,7 @@ import { Field } from '../components/field.tsx';
 import { Page } from '../components/page.tsx';
 import { useAction } from '../components/use-action.ts';
 import { useSession } from '../session/session.tsx';
+import { guestPersonasOf, offerGuestMerge } from './guest-merge.tsx';
 import { RecoveryCodes } from './recovery-codes.tsx';
 import { PASSWORD_HINT, PASSWORD_MIN_LENGTH } from './password-policy.ts';
 
@@ -24,7 +25,7 @@ export function SignUp() {
   const [registered, setRegistered] = useState<Registered | null>(null);
   if (registered) return <RegisteredScreen registered={registered} />;
   return (
-    <Page title="Create an account" intro="Your guest identity is not merged into the new account: what you did as a guest stays unlinked in public.">
+    <Page title="Create an account" intro="Your guest identity is not merged into the new account unless you choose to bring it along afterwards.">
       <SignUpForm onRegistered={setRegistered} />
       <p class="muted">Already have an account? <a href="/sign-in">Sign in</a>.</p>
     </Page>
@@ -45,7 +46,7 @@ export function SignUpForm({ onRegistered, territory, invitation }: { onRegister
   const [identifier, setIdentifier] = useState('');
   const [password, setPassword] = useState('');
   const [displayName, setDisplayName] = useState('');
-  const { refresh } = useSession();
+  const { session, refresh } = useSession();
   const action = useAction();
   return (
     <>
@@ -61,7 +62,9 @@ export function SignUpForm({ onRegistered, territory, invitation }: { onRegister
           void action.run(async () => {
             const who = kind === 'email' ? { email: identifier.trim() } : { handle: identifier.trim() };
             const where = { ...(territory ? { territory } : {}), ...(invitation ? { invitation } : {}) };
+            const guestPersonas = await guestPersonasOf(session);
             const answer = await api.post<Registered>('/auth/register', { ...who, password, initialDisplayName: displayName.trim(), ...where });
+            offerGuestMerge(guestPersonas);
             await refresh();
             onRegistered(answer);
           });

@@ -5,6 +5,7 @@ import { Page } from '../components/page.tsx';
 import { useAction } from '../components/use-action.ts';
 import { useSession } from '../session/session.tsx';
 import { dateOf } from './persona-card.tsx';
+import { GuestMergeOffer } from './guest-merge.tsx';
 
 /** The first screen: you are already somebody here (a guest with a persona), no sign-up needed. */
 export function Welcome() {
@@ -47,6 +48,7 @@ export function Welcome() {
           <p class="muted small">Trust level {persona.trustLevel}{persona.verified ? ' · verified' : ''}</p>
         </div>
       )}
+      <GuestMergeOffer />
       <div class="actions">
         <a class="button primary" href="/me/personas">Manage personas</a>
         <a class="button" href="/me/security">Sessions and sign-in methods</a>
