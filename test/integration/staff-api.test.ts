@@ -28,9 +28,9 @@ const flag = (personaId: string, reason: string) =>
   test.app.inject({ method: 'POST', url: `/admin/personas/${personaId}/flags`, headers: moderator.headers, payload: { reason } });
 
 describe('GET /admin/me', () => {
-  it('names the token\'s actor and role, and refuses no token', async () => {
-    expect((await get('/admin/me')).json()).toMatchObject({ actor: `admin-token:${moderator.id}`, role: 'moderator' });
-    expect((await get('/admin/me', test.adminHeaders)).json()).toMatchObject({ actor: 'admin', role: 'admin' });
+  it('names the token\'s actor, role and name, and refuses no token', async () => {
+    expect((await get('/admin/me')).json()).toMatchObject({ actor: `admin-token:${moderator.id}`, role: 'moderator', name: 'queue moderator' });
+    expect((await get('/admin/me', test.adminHeaders)).json()).toMatchObject({ actor: 'admin', role: 'admin', name: 'Operator (ADMIN_TOKEN)' });
     const refused = await get('/admin/me', {});
     expect(refused.statusCode).toBe(401);
     expect(refused.json().code).toBe('ADMIN_UNAUTHORIZED');
