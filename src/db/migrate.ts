@@ -14,6 +14,7 @@ import * as territoryPasskeysSessionLabels from './migrations/0011-territory-pas
 import * as territoryAppealsIdentification from './migrations/0012-territory-appeals-identification.js';
 import * as retentionIndexes from './migrations/0013-retention-indexes.js';
 import * as sessionLookup from './migrations/0015-session-lookup.js';
+import * as auditSearchIndexes from './migrations/0016-audit-search-indexes.js';
 import { migrateTerritory } from './territory-migrate.js';
 
 /** Listed here rather than read from disk, so the same list runs from source (tests) and from dist. */
@@ -32,6 +33,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0012-territory-appeals-identification': territoryAppealsIdentification,
   '0013-retention-indexes': retentionIndexes,
   '0015-session-lookup': sessionLookup,
+  '0016-audit-search-indexes': auditSearchIndexes,
 };
 
 export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {

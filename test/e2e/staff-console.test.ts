@@ -53,7 +53,7 @@ async function signIn(web: WebPage, token: string) {
 
 /** Opens a person through the console's own finder (the token lives in the page's memory: no reloads). */
 async function openPersona(page: Page, personaId: string) {
-  await page.getByRole('navigation', { name: 'Staff console' }).getByRole('link', { name: 'Find a person' }).click();
+  await page.getByRole('navigation', { name: 'Staff console' }).getByRole('link', { name: 'People' }).click();
   await page.getByLabel('Id', { exact: true }).fill(personaId);
   await page.getByRole('button', { name: 'Open' }).click();
   await page.getByRole('heading', { name: 'Standing' }).waitFor();
@@ -77,9 +77,18 @@ describe.skipIf(!chromiumAvailable)('web app: staff console', () => {
     await screenshot(page, 'staff-sign-in');
     await page.getByLabel('Admin token').fill(moderator.token);
     await page.getByRole('button', { name: 'Sign in to the console' }).click();
-    expect(await page.getByText(`admin-token:${moderator.id}`).textContent()).toContain(moderator.id);
+    // The console's own header: its sections, who is signed in (the token's name, role and actor), no people's navigation.
+    const who = page.getByRole('banner').getByTestId('staff-who');
+    await expect.poll(() => who.textContent()).toContain('Mo (moderation)');
+    expect(await who.getByText('moderator', { exact: true }).count()).toBe(1);
+    expect(await who.getByText(`admin-token:${moderator.id}`).count()).toBe(1);
+    expect(await page.getByRole('navigation').count()).toBe(1);
+    expect(await page.getByRole('link', { name: 'Personas' }).count()).toBe(0);
+    // Nor the people's session: opening the console started no guest identity.
+    expect((await web.context.cookies()).map((cookie) => cookie.name)).toEqual([]);
 
-    await page.getByRole('link', { name: 'Flags' }).click();
+    await page.getByRole('navigation', { name: 'Staff console' }).getByRole('link', { name: 'Flags queue' }).click();
+    expect(await page.getByRole('link', { name: 'Flags queue' }).getAttribute('aria-current')).toBe('page');
     const queue = page.getByRole('list', { name: 'Flags, newest first' });
     const item = queue.getByRole('listitem', { name: `${suspect.displayName}: Posts the same link in every thread` });
     await item.waitFor();
@@ -96,6 +105,9 @@ describe.skipIf(!chromiumAvailable)('web app: staff console', () => {
     await page.getByRole('list', { name: 'Sign-in methods' }).getByText('email', { exact: true }).waitFor();
     await page.getByText('No direct links').waitFor();
     expect(await page.content()).not.toContain('@example.org');
+    // The person view belongs to the People section; trust levels are an admin's to grant, so a moderator gets no form.
+    expect(await page.getByRole('link', { name: 'People' }).getAttribute('aria-current')).toBe('true');
+    expect(await page.getByRole('form', { name: `Trust level of ${suspect.displayName}` }).count()).toBe(0);
     await expectAccessible(page);
     await screenshot(page, 'staff-person');
 
@@ -176,7 +188,7 @@ describe.skipIf(!chromiumAvailable)('web app: staff console', () => {
     await expect.poll(() => page.getByTestId('standing').textContent()).toContain('yes: nothing of theirs is purged');
     expect((await profileRow(person.profileId)).legal_hold).toBe(true);
 
-    await page.getByRole('link', { name: 'Legal holds' }).click();
+    await page.getByRole('navigation', { name: 'Staff console' }).getByRole('link', { name: 'Legal holds' }).click();
     const held = page.getByRole('list', { name: 'People under a legal hold' }).getByRole('listitem', { name: `Person ${person.profileId}` });
     await held.waitFor();
     await expectAccessible(page);
@@ -189,12 +201,27 @@ describe.skipIf(!chromiumAvailable)('web app: staff console', () => {
     await web.context.close();
   });
 
-  it('lets an admin change and reset a policy, and shows a moderator the policies read-only', async () => {
+  it('lets an admin grant a persona trust, change and reset a policy, and shows a moderator the policies read-only', async () => {
     const admin = await issueToken('Ada (operator)', 'admin');
+    const person = await registeredPerson();
     const web = await openPage(browser, server);
     const { page } = web;
     await signIn(web, admin.token);
-    await page.getByRole('link', { name: 'Policies' }).click();
+    await openPersona(page, person.personaId);
+    const trust = page.getByRole('form', { name: `Trust level of ${person.displayName}` });
+    await trust.getByLabel(`Trust level of ${person.displayName}`).selectOption('TRUSTED');
+    await trust.getByRole('button', { name: 'Set trust level' }).click();
+    await expect.poll(() => trust.getByRole('status').textContent()).toContain(`${person.displayName} is now TRUSTED.`);
+    const persona = await db().selectFrom('personas').select('trust_level').where('id', '=', person.personaId).executeTakeFirstOrThrow();
+    expect(persona.trust_level).toBe('TRUSTED');
+    const granted = await adminGet(`/admin/audit?target=persona:${person.personaId}&action=persona.trust-level`);
+    expect(granted.entries).toMatchObject([{ actor: `admin-token:${admin.id}`, detail: { trustLevel: 'TRUSTED' } }]);
+    await expect.poll(() => page.getByRole('list', { name: 'Personas of this person' }).textContent()).toContain('TRUSTED');
+    expect(await trust.getByRole('button', { name: 'Set trust level' }).isDisabled()).toBe(true);
+    await expectAccessible(page);
+    await screenshot(page, 'staff-person-admin');
+
+    await page.getByRole('navigation', { name: 'Staff console' }).getByRole('link', { name: 'Policies' }).click();
     const policy = page.getByRole('list', { name: 'Policies' }).getByRole('listitem', { name: 'max_personas_per_user' });
     await policy.waitFor();
     await policy.getByLabel('Value of max_personas_per_user (JSON)').fill('{ not json');
@@ -219,7 +246,7 @@ describe.skipIf(!chromiumAvailable)('web app: staff console', () => {
 
     const moderatorWeb = await openPage(browser, server);
     await signIn(moderatorWeb, moderator.token);
-    await moderatorWeb.page.getByRole('link', { name: 'Policies' }).click();
+    await moderatorWeb.page.getByRole('navigation', { name: 'Staff console' }).getByRole('link', { name: 'Policies' }).click();
     await moderatorWeb.page.getByRole('note').getByText('an admin changes them').waitFor();
     expect(await moderatorWeb.page.getByRole('button', { name: /^Save / }).count()).toBe(0);
     expect(await moderatorWeb.page.getByLabel('Value of max_personas_per_user (JSON)').getAttribute('readonly')).not.toBeNull();
@@ -256,7 +283,7 @@ describe.skipIf(!chromiumAvailable)('web app: staff console', () => {
     await page.getByRole('list', { name: 'Sign-in methods' }).waitFor();
     const revoked = await server.test.app.inject({ method: 'DELETE', url: `/admin/tokens/${shortLived.id}`, headers: server.test.adminHeaders });
     expect(revoked.statusCode).toBe(200);
-    await page.getByRole('link', { name: 'Flags' }).click();
+    await page.getByRole('link', { name: 'Flags queue' }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('no longer accepts your admin token');
     await page.getByLabel('Admin token').waitFor();
     expect(web.problems).toEqual([]);

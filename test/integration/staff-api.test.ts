@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditSearchQuery, type AuditFilter } from '../../src/modules/audit/audit-search-repository.js';
 import { startTestApp, Visitor, type TestApp } from '../support/app.js';
 import { newKeyPair, signKeyChallenge } from '../support/key-signer.js';
 import { newWallet, signWalletChallenge } from '../support/wallet-signer.js';
@@ -26,9 +28,9 @@ const flag = (personaId: string, reason: string) =>
   test.app.inject({ method: 'POST', url: `/admin/personas/${personaId}/flags`, headers: moderator.headers, payload: { reason } });
 
 describe('GET /admin/me', () => {
-  it('names the token\'s actor and role, and refuses no token', async () => {
-    expect((await get('/admin/me')).json()).toMatchObject({ actor: `admin-token:${moderator.id}`, role: 'moderator' });
-    expect((await get('/admin/me', test.adminHeaders)).json()).toMatchObject({ actor: 'admin', role: 'admin' });
+  it('names the token\'s actor, role and name, and refuses no token', async () => {
+    expect((await get('/admin/me')).json()).toMatchObject({ actor: `admin-token:${moderator.id}`, role: 'moderator', name: 'queue moderator' });
+    expect((await get('/admin/me', test.adminHeaders)).json()).toMatchObject({ actor: 'admin', role: 'admin', name: 'Operator (ADMIN_TOKEN)' });
     const refused = await get('/admin/me', {});
     expect(refused.statusCode).toBe(401);
     expect(refused.json().code).toBe('ADMIN_UNAUTHORIZED');
@@ -134,7 +136,35 @@ describe('GET /admin/audit', () => {
       `person.verified person:${a.profileId}`,
       `persona.flag persona:${a.personaId}`,
     ]);
+    // Pages and other filters hold within the trail, which is gathered per target (one of the person, one per persona).
+    const [newest, older] = trail;
+    expect((await get(`/admin/audit?person=${a.profileId}&limit=1`)).json().entries).toEqual([newest]);
+    expect((await get(`/admin/audit?person=${a.profileId}&before=${newest.id}`)).json().entries).toEqual([older]);
+    expect((await get(`/admin/audit?person=${a.profileId}&action=persona.`)).json().entries).toEqual([older]);
     expect((await get('/admin/audit?person=not-a-uuid')).json().code).toBe('VALIDATION_FAILED');
+  });
+
+  it('reads an index for each filter, not the whole log (migration 0016)', async () => {
+    const db = test.database.db;
+    // A few thousand rows, a minute apart: 20 busy staff and a rare one, 15 common actions and a rare one, 1,500 targets.
+    // (Rows of a busy actor or a common action are dense: there, reading the log backwards is the better plan.)
+    await sql`
+      insert into audit_log (at, actor, action, target, correlation_id)
+      select now() - make_interval(mins => 4000 - i), case when i % 500 = 0 then 'seed:rare' else 'seed:' || (i % 20) end,
+        case when i % 1000 = 0 then 'seed.rare' else 'seed.' || (i % 15) end, 'seed:' || (i % 1500), 'seed-' || i
+      from generate_series(1, 4000) i`.execute(db);
+    await sql`analyze audit_log`.execute(db);
+    const someone = await person();
+    const plan = async (filter: Omit<AuditFilter, 'limit'>) => {
+      const rows = await auditSearchQuery(db, { ...filter, limit: 50 }).explain<{ 'QUERY PLAN': string }>();
+      return rows.map((row) => row['QUERY PLAN']).join('\n');
+    };
+    expect(await plan({ actor: 'seed:rare' })).toContain('audit_log_actor_idx');
+    expect(await plan({ action: 'seed.rare' })).toContain('audit_log_action_idx');
+    expect(await plan({ target: 'seed:7' })).toContain('audit_log_target_idx');
+    expect(await plan({ personId: someone.profileId })).toContain('audit_log_target_idx');
+    expect(await plan({ correlationId: 'seed-42' })).toContain('audit_log_correlation_idx');
+    expect(await plan({ from: new Date(Date.now() - 3000 * 60_000), to: new Date(Date.now() - 2940 * 60_000) })).toContain('audit_log_at_idx');
   });
 
   it('refuses a wildcard in an action and other bad input', async () => {

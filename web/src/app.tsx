@@ -1,4 +1,4 @@
-import { ErrorBoundary, LocationProvider, Route, Router, lazy } from 'preact-iso';
+import { ErrorBoundary, LocationProvider, Route, Router, lazy, useLocation } from 'preact-iso';
 import { Layout } from './components/layout.tsx';
 import { Page } from './components/page.tsx';
 import { peopleRoutes } from './people/routes.tsx';
@@ -19,19 +19,38 @@ export function App() {
   return (
     <LocationProvider>
       <ErrorBoundary>
-        <SessionProvider>
-          <Layout>
-            <Router>
-              {[
-                ...peopleRoutes.map(({ path, component }) => <Route key={path} path={path} component={component} />),
-                <Route key="staff" path="/staff" component={StaffConsole} />,
-                <Route key="staff/*" path="/staff/*" component={StaffConsole} />,
-                <Route key="*" default component={NotFound} />,
-              ]}
-            </Router>
-          </Layout>
-        </SessionProvider>
+        <Areas />
       </ErrorBoundary>
     </LocationProvider>
+  );
+}
+
+const isStaffPath = (path: string) => path === '/staff' || path.startsWith('/staff/');
+
+/**
+ * The staff console brings its own frame and signs in with its own token: it sits under neither the
+ * people's layout nor their session, so opening it starts no guest identity.
+ */
+function Areas() {
+  const { path } = useLocation();
+  if (isStaffPath(path)) {
+    return (
+      <Router>
+        <Route path="/staff" component={StaffConsole} />
+        <Route path="/staff/*" component={StaffConsole} />
+      </Router>
+    );
+  }
+  return (
+    <SessionProvider>
+      <Layout>
+        <Router>
+          {[
+            ...peopleRoutes.map(({ path, component }) => <Route key={path} path={path} component={component} />),
+            <Route key="*" default component={NotFound} />,
+          ]}
+        </Router>
+      </Layout>
+    </SessionProvider>
   );
 }

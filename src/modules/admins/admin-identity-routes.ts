@@ -14,14 +14,18 @@ export const adminIdentityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['admin'],
         summary: 'Who am I',
-        description: 'The actor audit rows name for this token (`admin` or `admin-token:<id>`) and its role.',
+        description: 'The actor audit rows name for this token (`admin` or `admin-token:<id>`), its role, and the name it was issued under.',
         security: [{ adminToken: [] }],
         response: {
-          200: body({ actor: Type.String(), role: Type.Union([Type.Literal('admin'), Type.Literal('moderator')]) }),
+          200: body({
+            actor: Type.String(),
+            role: Type.Union([Type.Literal('admin'), Type.Literal('moderator')]),
+            name: Type.String({ description: 'Whose token this is, as issued (`POST /admin/tokens`).' }),
+          }),
           ...errorResponses(401),
         },
       },
     },
-    async (request) => ({ actor: request.admin.actor, role: request.admin.role, correlationId: request.id }),
+    async (request) => ({ actor: request.admin.actor, role: request.admin.role, name: request.admin.name, correlationId: request.id }),
   );
 };

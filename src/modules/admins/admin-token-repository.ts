@@ -9,7 +9,7 @@ export interface AdminTokenRepository {
   /** Revokes an active token (audited); false when no active token has that id. */
   revoke(id: string, at: Date, audit: Omit<AuditEntry, 'target'>): Promise<boolean>;
   /** The active token behind a hash, or null (unknown or revoked). */
-  findActiveByHash(tokenHash: Buffer): Promise<{ readonly id: string; readonly role: AdminRole } | null>;
+  findActiveByHash(tokenHash: Buffer): Promise<{ readonly id: string; readonly role: AdminRole; readonly name: string } | null>;
 }
 
 type Row = { id: string; name: string; role: AdminRole; created_at: Date; revoked_at: Date | null };
@@ -58,7 +58,7 @@ export function createAdminTokenRepository(db: Db): AdminTokenRepository {
     async findActiveByHash(tokenHash) {
       const row = await db
         .selectFrom('admin_tokens')
-        .select(['id', 'role'])
+        .select(['id', 'role', 'name'])
         .where('token_hash', '=', tokenHash)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();

@@ -57,7 +57,7 @@ export function createAdminTokenService({ tokens, hasher, bootstrapToken, clock 
       // A keyed-hash lookup: the database never holds the token, and an index lookup by an HMAC
       // leaks nothing useful about the token through its timing.
       const found = await tokens.findActiveByHash(hasher.hash('admin-token', bearer));
-      return found ? { actor: actorOfToken(found.id), role: found.role } : null;
+      return found ? { actor: actorOfToken(found.id), role: found.role, name: found.name } : null;
     },
   };
 }

@@ -9,10 +9,12 @@ export interface AdminIdentity {
   /** What audit rows name as the actor: `admin` for the bootstrap token, `admin-token:<id>` otherwise. */
   readonly actor: string;
   readonly role: AdminRole;
+  /** Whose token it is, as the admin who issued it named it (for the staff console's header). */
+  readonly name: string;
 }
 
 /** The operator's bootstrap token (config ADMIN_TOKEN): always a full admin. */
-export const BOOTSTRAP_ADMIN: AdminIdentity = Object.freeze({ actor: 'admin', role: 'admin' });
+export const BOOTSTRAP_ADMIN: AdminIdentity = Object.freeze({ actor: 'admin', role: 'admin', name: 'Operator (ADMIN_TOKEN)' });
 
 /** Stored admin tokens name their kind, so a leaked one is recognizable in a secret scanner. */
 export const ADMIN_TOKEN_PREFIX = 'pk_admin_';

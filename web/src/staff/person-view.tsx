@@ -7,6 +7,7 @@ import { confidenceText, score, when } from './display.ts';
 import type { StaffApi } from './staff-api.ts';
 import { PersonActions } from './person-actions.tsx';
 import { PersonNotes } from './person-notes.tsx';
+import { PersonaTrust } from './persona-trust.tsx';
 import { useStaffSession } from './staff-auth.ts';
 import { StandingBadges } from './standing-badges.tsx';
 import type { Accountability, AdminPersona, InferredLink, Person } from './staff-types.ts';
@@ -60,7 +61,7 @@ function PersonScreen({ load }: { load: () => Promise<{ person: Person; focus: s
               onChanged={reload}
             />
           )}
-          <Personas personas={person.personas} focus={focus} />
+          <Personas personas={person.personas} focus={focus} grant={session?.admin.role === 'admin' ? { api: session.api, onChanged: reload } : null} />
           <PersonNotes person={person} />
           {session && <Links api={session.api} profileId={person.accountability.accountabilityProfileId} links={person.inferredLinks} />}
           <p><a href={`/staff/audit?person=${person.accountability.accountabilityProfileId}`}>Audit trail of this person</a></p>
@@ -93,7 +94,8 @@ function personaState(persona: AdminPersona): string {
   return 'active';
 }
 
-function Personas({ personas, focus }: { personas: AdminPersona[]; focus: string | null }) {
+/** With `grant` (an admin), each live persona's trust level can be changed. */
+function Personas({ personas, focus, grant }: { personas: AdminPersona[]; focus: string | null; grant: { api: StaffApi; onChanged: () => Promise<void> } | null }) {
   return (
     <section aria-labelledby="personas-title">
       <h2 id="personas-title">Personas ({personas.length})</h2>
@@ -112,6 +114,7 @@ function Personas({ personas, focus }: { personas: AdminPersona[]; focus: string
               <dt>Trust level</dt><dd>{persona.trustLevel}</dd>
               <dt>Created</dt><dd>{when(persona.createdAt)}</dd>
             </dl>
+            {grant && !persona.deletedAt && <PersonaTrust api={grant.api} persona={persona} onChanged={grant.onChanged} />}
           </li>
         ))}
       </ul>

@@ -1,5 +1,5 @@
 import { ApiError, api, type RequestOptions } from '../api/client.ts';
-import type { Accountability, AdminIdentity, AdminPersona, Appeal, AppealStatus, AuditEntry, AuditQuery, FlagQueueItem, Person, PersonaFlag, Policy, RiskLevel, SignInMethods } from './staff-types.ts';
+import type { Accountability, AdminIdentity, AdminPersona, Appeal, AppealStatus, AuditEntry, AuditQuery, FlagQueueItem, Person, PersonaFlag, Policy, RiskLevel, SignInMethods, TrustLevel } from './staff-types.ts';
 
 /** A ban names its person through one of their personas (author ids and person hashes also work on the API). */
 type BanSubject = { readonly personaId: string };
@@ -39,6 +39,9 @@ export function staffApi(token: string, onRefused: () => void = () => {}) {
       http.get<{ persona: AdminPersona; person: Person }>(`/admin/personas/${encodeURIComponent(personaId)}`),
     lookupPerson: (profileId: string) => http.get<{ person: Person }>(person(profileId)).then((answer) => answer.person),
     signInMethods: (profileId: string) => http.get<SignInMethods>(`${person(profileId)}/sign-in-methods`),
+    /** The admin role only. */
+    setTrustLevel: (personaId: string, trustLevel: TrustLevel) =>
+      http.post<{ persona: { id: string; trustLevel: TrustLevel; trustGrantedAt: string } }>(`/admin/personas/${encodeURIComponent(personaId)}/trust-level`, { trustLevel }),
     flag: (personaId: string, reason: string) =>
       http.post<{ flag: PersonaFlag }>(`/admin/personas/${encodeURIComponent(personaId)}/flags`, { reason }),
     setAbuseScore: (profileId: string, score: number) => setting(profileId, 'abuse-score', { score }),

@@ -3,10 +3,13 @@
 export type RiskLevel = 'LOW' | 'MEDIUM' | 'HIGH';
 export type AdminRole = 'admin' | 'moderator';
 export type AppealStatus = 'open' | 'upheld' | 'overturned';
+export type TrustLevel = 'NEW' | 'REGULAR' | 'TRUSTED';
 
 export interface AdminIdentity {
   readonly actor: string;
   readonly role: AdminRole;
+  /** Whose token it is, as issued. */
+  readonly name: string;
 }
 
 export interface Accountability {
@@ -27,7 +30,7 @@ export interface AdminPersona {
   readonly displayName: string;
   readonly avatarUrl: string | null;
   readonly authorId: string;
-  readonly trustLevel: string;
+  readonly trustLevel: TrustLevel;
   readonly active: boolean;
   readonly createdAt: string;
   readonly deactivatedAt: string | null;
