@@ -90,7 +90,9 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ identities: IdentitySer
       async (request, reply) => {
         const { rel } = request.query;
         const rels = rel === undefined ? [] : Array.isArray(rel) ? rel : [rel];
-        return reply.type(JRD_TYPE).send(await identities.webfinger(request.ip, request.query.resource, rels));
+        const jrd = await identities.webfinger(request.ip, request.query.resource, rels);
+        // Already serialized by the service (a string is sent as is); the schema above documents its shape.
+        return reply.type(JRD_TYPE).send(jrd as never);
       },
     );
   });

@@ -6,7 +6,7 @@ import type { LookupGate } from '../../rate-limit/lookup-gate.js';
 import type { IdentityCache } from './identity-cache.js';
 import type { IdentityRepository } from './identity-repository.js';
 import type { IdentityRecord } from './identity.js';
-import { answersFor, handleFromInput, jrdOf, parseAcct, profileUrlOf, toPublicIdentity, type Jrd, type PublicIdentity } from './identity.js';
+import { answersFor, handleFromInput, jrdOf, parseAcct, profileUrlOf, toPublicIdentity, type PublicIdentity } from './identity.js';
 
 /** How many clients' counter keys are remembered, and for how long (a burst of lookups, not a day). */
 const CLIENT_KEYS_KEPT = 10_000;
@@ -21,9 +21,10 @@ export interface IdentityService {
   /**
    * The JRD for an `acct:` resource (RFC 7033): 400 VALIDATION_FAILED when it is not one, 404
    * IDENTITY_NOT_FOUND for an unknown or retired handle or a domain none of its territories answers;
-   * counted against `client` as `lookup`.
+   * counted against `client` as `lookup`. Answered serialized: the usual request (no `rel`) is served
+   * the same bytes for as long as the identity is cached.
    */
-  webfinger(client: string, resource: string, rels: readonly string[]): Promise<Jrd>;
+  webfinger(client: string, resource: string, rels: readonly string[]): Promise<string>;
 }
 
 export interface IdentityServiceDeps {
@@ -67,6 +68,18 @@ export function createIdentityService({ identities, cache, gate, hasher, limits,
     }
     return identity;
   };
+  // WebFinger without `rel` (nearly every request) answers the same JRD for a cached record: it is
+  // serialized once, which was most of what a cached WebFinger cost beyond GET /identities.
+  const fullJrds = new WeakMap<PublicIdentity, string>();
+  const jrdTextOf = (identity: PublicIdentity, rels: readonly string[]) => {
+    if (rels.length > 0) return JSON.stringify(jrdOf(identity, profileUrlOf(publicOrigin, identity.handle), rels));
+    let text = fullJrds.get(identity);
+    if (text === undefined) {
+      text = JSON.stringify(jrdOf(identity, profileUrlOf(publicOrigin, identity.handle), []));
+      fullJrds.set(identity, text);
+    }
+    return text;
+  };
 
   /** Counts the lookup (refusing beyond the limit) and answers the identity generation read with the count. */
   const admit = async (client: string) => {
@@ -99,8 +112,7 @@ export function createIdentityService({ identities, cache, gate, hasher, limits,
       const record = await find(handleFromInput(acct.handle), generation);
       // The handle exists, but is it answered at this domain? Its current territory, or one it left.
       if (answersFor(record, acct.host, origin.hostname) === null) throw notFound();
-      const identity = publicFormOf(record);
-      return jrdOf(identity, profileUrlOf(publicOrigin, identity.handle), rels);
+      return jrdTextOf(publicFormOf(record), rels);
     },
   };
 }

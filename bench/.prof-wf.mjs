@@ -1,0 +1,27 @@
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { buildApp } from '../dist/app.js';
+import { createMemoryInvalidationBus } from '../dist/cache/invalidation-bus.js';
+import { loadConfig } from '../dist/config.js';
+import { openDatabase } from '../dist/db/database.js';
+import { migrateToLatest } from '../dist/db/migrate.js';
+import { createLogger } from '../dist/http/logger.js';
+const secret = () => randomBytes(32).toString('base64url');
+const database = openDatabase({ dataDir: 'memory' });
+await migrateToLatest(database.db);
+const config = loadConfig({ NODE_ENV: 'production', COOKIE_SECRETS: secret(), TOKEN_HASH_KEY: secret(), PSEUDONYM_KEYS: `k1:${secret()}`, ADMIN_TOKEN: secret(), EMAIL_KEYS: `k1:${secret()}`, LOOKUPS_PER_CLIENT: '10000000', PURGE_INTERVAL_SECONDS: '0' });
+const app = await buildApp({ config, database, logger: createLogger(config.logLevel, pino.destination({ dest: '/dev/null', sync: true })), invalidation: createMemoryInvalidationBus() });
+await app.ready();
+const started = await app.inject({ method: 'POST', url: '/session' });
+const cookie = [started.headers['set-cookie']].flat().find((l) => l.startsWith('anon_id=')).split(';')[0];
+const c = await app.inject({ method: 'PUT', url: `/personas/${started.json().persona.id}/handle`, headers: { cookie, 'content-type': 'application/json' }, payload: { handle: 'bench_person' } });
+if (c.statusCode !== 200) throw new Error(c.body);
+const url = process.env.URL;
+for (let i = 0; i < 5000; i++) await app.inject({ url });
+const s = new Session(); s.connect(); await s.post('Profiler.enable'); await s.post('Profiler.setSamplingInterval', { interval: 50 }); await s.post('Profiler.start');
+for (let i = 0; i < 30000; i++) { const r = await app.inject({ url }); if (r.statusCode !== 200) throw new Error(r.body); if (i % 50 === 0) await new Promise((res) => setImmediate(res)); }
+const { profile } = await s.post('Profiler.stop');
+writeFileSync(process.env.OUT, JSON.stringify(profile));
+await app.close(); await database.close();
