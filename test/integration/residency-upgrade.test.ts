@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Migrator, sql, type Kysely } from 'kysely';
+import { Migrator, sql, type Kysely, type RawBuilder } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { DataBox } from '../../src/crypto/data-box.js';
@@ -299,63 +299,66 @@ describe('upgrading an installation to 0012', () => {
 });
 
 describe('upgrading with people in a territory on another server', () => {
-  it('refuses, naming the territory, and changes nothing', async () => {
+  /**
+   * A database left at `from` by an older release, with one person's rows (`seed`) in a remote
+   * territory: the upgrade must refuse with `refusal`, and its transaction roll back, leaving the rows
+   * (`countKept`) and the last applied migration as they were.
+   */
+  async function expectRefusedAndRolledBack(options: {
+    readonly from: string;
+    readonly seed: (db: Kysely<any>) => Promise<string>;
+    readonly refusal: RegExp;
+    /** Counts the seeded rows still where the old release left them. */
+    readonly kept: (id: string) => RawBuilder<{ n: number }>;
+  }) {
     const other = await openEmptyDatabase();
     try {
       const db = other.db as Kysely<any>;
       const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
-      const before = await migrator.migrateTo('0007-identity-lookup');
+      const before = await migrator.migrateTo(options.from);
       if (before.error) throw before.error;
       await db.insertInto('territories').values({ code: 'far', name: 'Far away', remote: true }).execute();
-      const person = await oldPerson(db, 'email', 'far');
-      await expect(migrateToLatest(other.db)).rejects.toThrow(/remote territory far/);
-      // The migration's transaction rolled back: the rows are where the old release left them.
-      const kept = await sql<{ n: number }>`select count(*)::int as n from account_emails where account_id = ${person.accountId}`.execute(other.db);
-      expect(kept.rows[0]!.n).toBe(1);
+      const id = await options.seed(db);
+      await expect(migrateToLatest(other.db)).rejects.toThrow(options.refusal);
+      expect((await options.kept(id).execute(db)).rows).toEqual([{ n: 1 }]);
       const applied = await sql<{ name: string }>`select name from kysely_migration order by name desc limit 1`.execute(other.db);
-      expect(applied.rows[0]!.name).toBe('0007-identity-lookup');
+      expect(applied.rows[0]!.name).toBe(options.from);
     } finally {
       await other.drop();
     }
+  }
+
+  it('refuses, naming the territory, and changes nothing', async () => {
+    await expectRefusedAndRolledBack({
+      from: '0007-identity-lookup',
+      seed: async (db) => (await oldPerson(db, 'email', 'far')).accountId,
+      refusal: /remote territory far/,
+      kept: (accountId) => sql<{ n: number }>`select count(*)::int as n from account_emails where account_id = ${accountId}`,
+    });
   });
 
   // A second in-process database costs ~25 s on the embedded run; the refusal is the shared
   // copyIntoTerritories path that the two cases around this one prove on both runs.
   it.skipIf(!postgresUrl)('refuses at 0012 for an appeal of a person in a remote territory, and rolls everything back', async () => {
-    const other = await openEmptyDatabase();
-    try {
-      const db = other.db as Kysely<any>;
-      const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
-      const before = await migrator.migrateTo('0010-territory-wallet-keys');
-      if (before.error) throw before.error;
-      await db.insertInto('territories').values({ code: 'far', name: 'Far away', remote: true }).execute();
-      const appeal = await oldAppeal(db, 'far');
-      await expect(migrateToLatest(other.db)).rejects.toThrow(/0012: 1 rows of appeal_statements belong to remote territory far/);
-      const kept = await sql<{ statement: string }>`select statement from appeals where id = ${appeal.id}`.execute(other.db);
-      expect(kept.rows).toEqual([{ statement: appeal.statement }]);
-      const applied = await sql<{ name: string }>`select name from kysely_migration order by name desc limit 1`.execute(other.db);
-      expect(applied.rows[0]!.name).toBe('0010-territory-wallet-keys');
-    } finally {
-      await other.drop();
-    }
+    let statement = '';
+    await expectRefusedAndRolledBack({
+      from: '0010-territory-wallet-keys',
+      seed: async (db) => {
+        const appeal = await oldAppeal(db, 'far');
+        statement = appeal.statement;
+        return appeal.id;
+      },
+      refusal: /0012: 1 rows of appeal_statements belong to remote territory far/,
+      kept: (id) => sql<{ n: number }>`select count(*)::int as n from appeals where id = ${id} and statement = ${statement}`,
+    });
   });
 
   it('refuses at 0009 for a key held in a remote territory, naming it, and rolls everything back', async () => {
-    const other = await openEmptyDatabase();
-    try {
-      const db = other.db as Kysely<any>;
-      const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
-      const before = await migrator.migrateTo('0007-identity-lookup');
-      if (before.error) throw before.error;
-      await db.insertInto('territories').values({ code: 'far', name: 'Far away', remote: true }).execute();
-      const person = await oldKeyPerson(db, 'far');
-      await expect(migrateToLatest(other.db)).rejects.toThrow(/0009: 1 rows of key_credentials belong to remote territory far/);
-      const kept = await sql<{ n: number }>`select count(*)::int as n from key_credentials where account_id = ${person.accountId}`.execute(other.db);
-      expect(kept.rows[0]!.n).toBe(1);
-      const applied = await sql<{ name: string }>`select name from kysely_migration order by name desc limit 1`.execute(other.db);
-      expect(applied.rows[0]!.name).toBe('0007-identity-lookup');
-    } finally {
-      await other.drop();
-    }
+    await expectRefusedAndRolledBack({
+      from: '0007-identity-lookup',
+      seed: async (db) => (await oldKeyPerson(db, 'far')).accountId,
+      refusal: /0009: 1 rows of key_credentials belong to remote territory far/,
+      kept: (accountId) => sql<{ n: number }>`select count(*)::int as n from key_credentials where account_id = ${accountId}`,
+    });
   });
 });
