@@ -1,6 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { EmailBox, normalizeEmail } from '../../src/crypto/email-box.js';
@@ -14,6 +12,7 @@ import { createTerritoryRowsRepository } from '../../src/modules/citizenships/te
 import { startTestApp, type TestApp } from '../support/app.js';
 import { Browser, newPerson } from '../support/browser.js';
 import { postgresUrl } from '../support/database.js';
+import { holdInserts, waitFor } from '../support/held-insert.js';
 import { createTerritory, expectOk } from '../support/moves.js';
 import { CHROME_MAC, registerPasskeyPerson, signInWithPasskey } from '../support/passkeys.js';
 import { territoryDb } from '../support/territory-db.js';
@@ -195,32 +194,22 @@ describe('a write racing the switch', () => {
   }
 
   // Real concurrency: the password change has found the old territory and is about to write there
-  // (held at its insert by a trigger waiting on an advisory lock the test holds) when the switch
-  // starts. The switch must wait for it, and carry the new hash.
+  // (held at its insert) when the switch starts. The switch must wait for it, and carry the new hash.
   it.runIf(postgresUrl)('waits for a password change in flight in the old territory, and carries it (PostgreSQL)', async () => {
     const { person, browser, accountId } = await halfMoved('inflight');
-    const admin = new pg.Client({ connectionString: test.database.url });
-    await admin.connect();
-    const lockWaiters = async () =>
-      Number((await admin.query(`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).rows[0].n);
-    await admin.query('select pg_advisory_lock(7411)');
-    await admin.query(`create function hold_password() returns trigger language plpgsql as $$
-      begin perform pg_advisory_lock_shared(7411); perform pg_advisory_unlock_shared(7411); return new; end; $$`);
-    await admin.query('create trigger hold_password before insert on territory_main.password_credentials for each row execute function hold_password()');
+    const held = await holdInserts(test.database.url!, 'territory_main.password_credentials');
     try {
       const changing = browser.request('PUT', '/api/v2/auth/password', { newPassword: NEW_PASSWORD });
-      await waitFor(async () => (await lockWaiters()) >= 1);
+      await waitFor(async () => (await held.waiters()) >= 1);
       let resumed = false;
       const resuming = browser.request('POST', '/api/v2/federation/moves/resume').finally(() => (resumed = true));
       // Either the switch waits for the change (two waiters), or it did not wait at all.
-      await waitFor(async () => resumed || (await lockWaiters()) >= 2);
-      await admin.query('select pg_advisory_unlock(7411)');
+      await waitFor(async () => resumed || (await held.waiters()) >= 2);
+      await held.release();
       expectOk(await changing);
       expectOk(await resuming);
     } finally {
-      await admin.query('drop trigger if exists hold_password on territory_main.password_credentials');
-      await admin.query('drop function if exists hold_password()');
-      await admin.end();
+      await held.close();
     }
     const hashes = await hashesOf(accountId);
     expect(hashes.main).toEqual([]);
@@ -228,10 +217,3 @@ describe('a write racing the switch', () => {
     expect((await new Browser(test.app).login({ email: person.email, password: NEW_PASSWORD })).statusCode).toBe(200);
   });
 });
-
-/** Polls `condition` until it holds (10 s at most). */
-async function waitFor(condition: () => Promise<boolean> | boolean): Promise<void> {
-  for (const started = Date.now(); !(await condition()); await sleep(20)) {
-    if (Date.now() - started > 10_000) throw new Error('timed out waiting');
-  }
-}
