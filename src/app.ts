@@ -242,7 +242,7 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     done();
   });
   closeConnectionsWhenClosing(app);
-  bumpIdentityGenerationAfterChanges(app, lookups.generation);
+  bumpIdentityGenerationAfterChanges(app, lookups.generation, config.federation.identityCacheTtlSeconds);
   registerErrorHandling(app);
   refuseUnstorableText(app);
   await registerCrossSiteProtection(app, config.allowedOrigins);

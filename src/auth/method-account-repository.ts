@@ -1,11 +1,12 @@
 import type { Sealed } from '../crypto/data-box.js';
+import { crossDatabaseTransaction } from '../db/cross-database-transaction.js';
 import { isUniqueViolation, type Db, type Tx } from '../db/database.js';
 import type { AccountSecretStore } from '../modules/accounts/account-secret-repository.js';
 import type { SessionLabelStore } from '../modules/sessions/session-label-repository.js';
 import { appendEvent } from '../events/outbox.js';
 import type { PersonaRef } from '../modules/accounts/account-repository.js';
 import { activePersonaOf } from '../modules/accounts/account-repository.js';
-import { completeSignIn, type SignInOutcome, type SignInPlan } from '../modules/accounts/sign-in-repository.js';
+import { completeSignIn, lockPerson, type SignInOutcome, type SignInPlan } from '../modules/accounts/sign-in-repository.js';
 import type { StrategyName, VerifiedIdentity } from './strategy.js';
 import { inheritFromRetired } from '../modules/accounts/retired-methods.js';
 import { insertInitialPersona, type InitialPersona } from '../modules/personas/initial-persona-repository.js';
@@ -45,7 +46,7 @@ export function createMethodAccountRepository(db: Db, secrets: AccountSecretStor
   return {
     async signIn(account, plan) {
       try {
-        return await db.transaction().execute(async (trx): Promise<MethodSignInResult> => {
+        return await crossDatabaseTransaction(db, async (trx): Promise<MethodSignInResult> => {
           const existing = await findAccount(trx, account.type, account.lookupKey);
           if (existing && account.identity.registersCredential) return { ok: false, reason: 'credential-in-use' };
           const found = existing ?? (await createPerson(trx, account));
@@ -56,8 +57,8 @@ export function createMethodAccountRepository(db: Db, secrets: AccountSecretStor
           if (outcome.sessionCreated) {
             await appendEvent(trx, { type: 'AccountSignedIn', payload: { accountId: found.id, accountabilityProfileId: found.profileId } });
           }
-          // Last: a remote territory commits on its own (see AccountSecretStore).
-          if (!existing) await sealMethodIdentifier(trx, secrets, account, found.profileId);
+          // Last: a remote territory commits on its own, and is undone if the commit fails (see AccountSecretStore).
+          if (!existing) await writeMethodSecrets(trx, secrets, account, found.profileId);
           const evict = provenNow ? [...outcome.evict, found.profileId] : outcome.evict;
           return { ok: true, isNewUser: !existing, accountId: found.id, profileId: found.profileId, persona, ...outcome, evict };
         });
@@ -103,8 +104,8 @@ async function createPerson(trx: Tx, account: MethodAccount): Promise<FoundAccou
 }
 
 /**
- * The account row and its credential, for a person that exists (new, or linking). Its sealed
- * identifier goes to the person's territory with `sealMethodIdentifier`, last in the transaction.
+ * The account row, for a person that exists (new, or linking). Its sealed identifier and credential
+ * go to the person's territory with `writeMethodSecrets`, last in the transaction.
  */
 export async function insertMethodAccount(trx: Tx, account: Omit<MethodAccount, 'persona'>, profileId: string, privacyMode: 'linked' | 'partial' | 'isolated' = 'linked'): Promise<void> {
   await trx
@@ -121,15 +122,20 @@ export async function insertMethodAccount(trx: Tx, account: Omit<MethodAccount, 
     .execute();
   // A method retired from a marked person brings the mark along (DESIGN.md §2 invariant 4).
   await inheritFromRetired(trx, account.type, account.lookupKey, profileId);
-  await account.identity.persistCredential?.(trx, { accountId: account.accountId, profileId });
   await appendEvent(trx, { type: 'AccountRegistered', payload: { accountId: account.accountId, accountabilityProfileId: profileId, accountType: account.type } });
 }
 
-/** The new account's identifier, sealed, in its person's territory. */
-export async function sealMethodIdentifier(trx: Tx, secrets: AccountSecretStore, account: Pick<MethodAccount, 'accountId' | 'type' | 'sealedIdentifier'>, profileId: string): Promise<void> {
+/**
+ * The new account's identifier, sealed, and its credential (a passkey's public key, an ed25519 key),
+ * in its person's territory: the last writes of the transaction that creates or links the account.
+ * A remote territory commits them at once; the transaction runs through `crossDatabaseTransaction`,
+ * which deletes them again should anything after them (the commit included) fail.
+ */
+export async function writeMethodSecrets(trx: Tx, secrets: AccountSecretStore, account: Pick<MethodAccount, 'accountId' | 'type' | 'sealedIdentifier' | 'identity'>, profileId: string): Promise<void> {
   const owner = { accountId: account.accountId, profileId };
   if (account.type === 'email') await secrets.sealEmail(trx, owner, account.sealedIdentifier);
   else await secrets.sealIdentifier(trx, owner, account.sealedIdentifier);
+  await account.identity.persistCredential?.(trx, owner);
 }
 
 /**
@@ -138,6 +144,8 @@ export async function sealMethodIdentifier(trx: Tx, secrets: AccountSecretStore,
  * sessions it made end with it.
  */
 async function verifyAccount(trx: Tx, secrets: AccountSecretStore, accountId: string, profileId: string, type: StrategyName): Promise<void> {
+  // The person first, as the sign-in below locks them anyway: the password's removal locks them too.
+  await lockPerson(trx, profileId);
   await trx.updateTable('accounts').set({ verified: true }).where('id', '=', accountId).execute();
   // Taking access away is safe to commit early, should the territory be remote.
   await secrets.deletePassword(trx, { accountId, profileId });

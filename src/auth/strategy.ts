@@ -34,9 +34,10 @@ export interface VerifiedIdentity {
   /** True when the ceremony proved control of the identifier (a code proves the mailbox). */
   readonly verified: boolean;
   /**
-   * Writes the method's credential for a newly created or newly linked account, inside the
-   * transaction that creates or links it (a passkey's public key, an ed25519 key). A unique
-   * violation here means the credential belongs to someone else.
+   * Writes the method's credential for a newly created or newly linked account (a passkey's public
+   * key, an ed25519 key), as the last write of the transaction that creates or links it: it goes to
+   * the person's territory, which may be remote (see `writeMethodSecrets`). A unique violation here
+   * means the credential belongs to someone else.
    */
   readonly persistCredential?: (trx: Tx, owner: SecretOwner) => Promise<void>;
   /**

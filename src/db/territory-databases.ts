@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { schemaOf } from '../modules/territories/territory.js';
+import { undoIfAborted } from './cross-database-transaction.js';
 import type { Db, Tx } from './database.js';
 import { migrateTerritory } from './territory-migrate.js';
 import type { TerritoryDatabase } from './territory-schema.js';
@@ -18,6 +19,12 @@ export interface TerritoryDatabases {
    * it (one commit for both); a remote one cannot, and its writes commit on their own.
    */
   of(code: string, trx?: Tx): TerritoryDb;
+  /**
+   * After a write to the territory inside the global transaction `trx`: a remote territory has
+   * committed it already, so this is how to take it back should `trx` not commit (see
+   * crossDatabaseTransaction). Nothing for a territory in the global database: the rollback does it.
+   */
+  undoIfAborted(code: string, trx: Tx, undo: (territory: TerritoryDb) => Promise<unknown>): void;
   /** True when the territory's schema is in the global database (its writes can share a transaction). */
   sharesGlobalDatabase(code: string): boolean;
   /** Whether a URL is configured for the code (a territory created with it lives there). */
@@ -46,6 +53,10 @@ export function openTerritoryDatabases(global: Db, urls: Readonly<Record<string,
       const schema = schemaOf(code);
       const server = serverOf(code);
       return (server ?? trx ?? global).withSchema(schema) as unknown as TerritoryDb;
+    },
+    undoIfAborted(code, trx, undo) {
+      const server = serverOf(code);
+      if (server) undoIfAborted(trx, () => undo(server.withSchema(schemaOf(code)) as unknown as TerritoryDb));
     },
     sharesGlobalDatabase: (code) => urls[code] === undefined,
     isRemote: (code) => urls[code] !== undefined,

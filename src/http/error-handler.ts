@@ -22,6 +22,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
+  CHANGE_NOT_YET_PUBLIC: 503,
   GUEST_START_FAILED: 503,
   NOT_READY: 503,
   WEAK_PASSWORD: 400,
@@ -92,6 +93,15 @@ const CODE_BY_FASTIFY_CODE: Record<string, ErrorCode> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'VALIDATION_FAILED',
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
 };
+
+/**
+ * An error answer in place of the one a route made, for an onSend hook (whose answer is already on
+ * its way: it can only change it, not send another). Same status table, same body as `sendError`.
+ */
+export function replaceWithError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string): string {
+  reply.code(STATUS_BY_CODE[code]).type('application/json; charset=utf-8');
+  return JSON.stringify({ code, message, correlationId: request.id });
+}
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string) {
   return reply

@@ -1,5 +1,6 @@
 import type { FastifyInstance, onSendAsyncHookHandler } from 'fastify';
 import type { IdentityGeneration } from '../cache/identity-generation.js';
+import { replaceWithError } from './error-handler.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -21,12 +22,32 @@ declare module 'fastify' {
  * Every status bumps, 4xx and 5xx included: a 5xx may follow a commit, and some flagged routes
  * finish an interrupted territory move before refusing the request itself (ending a citizenship,
  * starting a move). A needless bump costs one cache miss per handle; a missing one a stale answer.
- * If the bump fails (Redis away), the request answers 500 rather than a success whose change other
- * nodes might not show (their entries then expire with IDENTITY_CACHE_TTL_SECONDS).
+ *
+ * If the bump fails (Redis away), the change is made but other nodes may not show it yet: a success
+ * would promise what the cache cannot keep. So a success becomes 503 CHANGE_NOT_YET_PUBLIC, which
+ * says the change is saved (not to be repeated: no Retry-After) and for how long public lookups may
+ * still show the state before it. A refusal stays what it was (it changed nothing of its own).
+ * How long: a node that lost its Redis connection too serves nothing it cached before (the
+ * generation it reads carries a count of its reconnections, see RedisLookupGate), so with Redis down
+ * for everyone no stale answer is served at all; a node that kept its connection to a Redis this node
+ * could not reach may serve its entries until they expire (`ttlSeconds`).
  */
-export function bumpIdentityGenerationAfterChanges(app: FastifyInstance, generation: IdentityGeneration): void {
-  const bump: onSendAsyncHookHandler = async () => {
-    await generation.bump();
+export function bumpIdentityGenerationAfterChanges(app: FastifyInstance, generation: IdentityGeneration, ttlSeconds: number): void {
+  const bump: onSendAsyncHookHandler = async (request, reply, payload) => {
+    try {
+      await generation.bump();
+      return payload;
+    } catch (error) {
+      request.log.warn({ err: error }, 'the identity generation could not be bumped');
+      if (reply.statusCode >= 300) return payload;
+      reply.removeHeader('retry-after');
+      return replaceWithError(
+        request,
+        reply,
+        'CHANGE_NOT_YET_PUBLIC',
+        `Your change is saved; do not repeat it. The cache service did not answer, so public lookups (profiles, WebFinger) may show the previous state for up to ${ttlSeconds} seconds.`,
+      );
+    }
   };
   // Attached to the flagged routes only, as they are declared: every other route (GET /session, the
   // hot path, above all) runs no hook for it.

@@ -41,6 +41,12 @@ const seed = () => String(Date.now() * 1000 + randomInt(1000));
 export class RedisLookupGate implements LookupGate, IdentityGeneration {
   readonly #redis: GateCommands;
   readonly #attemptsPrefix: string;
+  /**
+   * How often this connection came back after losing Redis: part of every generation handed out.
+   * While Redis is away a change cannot bump, and Redis may come back with the very value it had
+   * (it kept its data): the entries this node cached before are then never served again.
+   */
+  #reconnections = 0;
 
   /** `attemptsPrefix`: RedisAttemptLimiter's, so a lookup's count is the same key as its `reserve` would use. */
   constructor(redis: Redis, attemptsPrefix: string) {
@@ -49,11 +55,17 @@ export class RedisLookupGate implements LookupGate, IdentityGeneration {
     redis.defineCommand('personaeIdentityBump', { numberOfKeys: 1, lua: BUMP });
     this.#redis = redis as unknown as GateCommands;
     this.#attemptsPrefix = attemptsPrefix;
+    // Connected already (the limiter's connect()): every later 'ready' is a reconnection.
+    redis.on('ready', () => {
+      this.#reconnections++;
+    });
   }
 
   async admit(key: string, limit: number, windowSeconds: number): Promise<LookupAdmission> {
     const [count, ttl, generation] = await this.#redis.personaeLookupAdmit(this.#attemptsPrefix + key, IDENTITY_GENERATION_KEY, String(windowSeconds * 1000), seed());
-    return { allowed: count <= limit, retryAfterSeconds: Math.max(1, Math.ceil(ttl / 1000)), generation };
+    // The count as it is once the answer came, not as it was when the lookup was sent: a lookup
+    // queued while Redis was away runs after the reconnection, and must not find entries from before.
+    return { allowed: count <= limit, retryAfterSeconds: Math.max(1, Math.ceil(ttl / 1000)), generation: `${generation}/${this.#reconnections}` };
   }
 
   async bump(): Promise<void> {

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyHashOf } from '../../src/modules/handles/handle.js';
 import { startTestApp, Visitor, type TestApp } from '../support/app.js';
+import { Browser, newPerson } from '../support/browser.js';
+import { postgresUrl } from '../support/database.js';
+import { holdInserts, waitFor, type HeldInsert } from '../support/held-insert.js';
+import { newKeyPair, rawPublicKey, signKeyChallenge } from '../support/key-signer.js';
 
 let test: TestApp;
 beforeAll(async () => {
@@ -85,5 +90,39 @@ describe('handles', () => {
     expect((await check('once_only')).status).toBe('retired');
     const next = await guestWithPersona();
     expect((await next.visitor.request('PUT', `/personas/${next.personaId}/handle`, { handle: 'once_only' })).json().code).toBe('HANDLE_TAKEN');
+  });
+});
+
+describe('a handle claimed while a key is linked', () => {
+  // The handle takes the person's key hash at its claim; linking a key records it on the person's
+  // handles. Run at once, the claim must not miss a key committed after it read none, nor the link
+  // a handle committed after it wrote. On PostgreSQL the claim is held at its insert (after reading
+  // the key) while the link runs: the link must wait for it. PGlite runs them one after the other.
+  it('leaves the handle with the key hash, however the two interleave', async () => {
+    const browser = new Browser(test.app);
+    const registered = await browser.register(newPerson('keyrace'));
+    expect(registered.statusCode, registered.body).toBe(201);
+    const pair = newKeyPair();
+    const challenge = (await browser.request('POST', '/api/v2/auth/challenge', { strategy: 'key', publicKey: pair.publicKey, purpose: 'link' })).json();
+    const { strategy: _strategy, ...proof } = signKeyChallenge(challenge, pair);
+    const held: HeldInsert | null = postgresUrl ? await holdInserts(test.database.url!, 'user_identities') : null;
+    try {
+      const claiming = browser.request('PUT', `/personas/${registered.json().personaId}/handle`, { handle: 'key_race' });
+      if (held) await waitFor(async () => (await held.waiters()) >= 1);
+      let linked = false;
+      const linking = browser.request('POST', '/api/v2/auth/link-accounts', { targetType: 'key', privacyMode: 'linked', proof }).finally(() => (linked = true));
+      if (held) {
+        await waitFor(async () => linked || (await held.waiters()) >= 2);
+        await held.release();
+      }
+      const [claim, link] = await Promise.all([claiming, linking]);
+      expect(claim.statusCode, claim.body).toBe(200);
+      expect(link.statusCode, link.body).toBe(200);
+    } finally {
+      await held?.close();
+    }
+    const row = await test.database.db.selectFrom('user_identities').select(['key_hash', 'key_public']).where('handle', '=', 'key_race').executeTakeFirstOrThrow();
+    expect(row.key_hash).toBe(keyHashOf(rawPublicKey(pair)));
+    expect((await test.app.inject({ method: 'GET', url: '/identities/key_race' })).json().identity.did).toMatch(/^did:key:z6Mk/);
   });
 });

@@ -1,6 +1,9 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IDENTITY_GENERATION_KEY } from '../../src/rate-limit/redis-lookup-gate.js';
 import { redisUrl, startTestApp, type TestApp } from '../support/app.js';
 import { bumpIdentityGeneration, createTerritory, personWithHandle } from '../support/identities.js';
+import { killHard, startRedis } from '../support/service-process.js';
 
 // The public lookups cache live identities per node. Every change must show from the very next
 // lookup: on the node that made it, and on another node sharing the database (the identity
@@ -106,4 +109,44 @@ describe('deactivation seen on another node, repeatedly', () => {
     }
     expect(stale).toEqual([]);
   }, 60_000);
+});
+
+// A node whose bump fails (its Redis is down) must not claim a change every node shows, and once
+// Redis is back, no node may serve what it cached before the outage as current: Redis may come back
+// with the very generation the failed bump would have moved on from (a Redis that kept its data).
+describe.runIf(redisUrl)('a bump that fails (Redis down)', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let node: TestApp;
+  beforeAll(async () => {
+    redis = await startRedis();
+    node = await startTestApp({ env: { REDIS_URL: redis.url } });
+  });
+  afterAll(async () => {
+    await node?.close();
+    if (redis) await killHard(redis);
+  });
+
+  it('answers a typed error, and the entry cached before the outage is not served after it', async () => {
+    const { visitor, personaId } = await personWithHandle(node, 'cache_down');
+    expect((await identity(node, 'cache_down')).statusCode).toBe(200); // cached
+    const probe = new Redis(redis.url);
+    const generation = await probe.get(IDENTITY_GENERATION_KEY);
+    probe.disconnect();
+    await killHard(redis);
+
+    const deactivated = await visitor.request('POST', `/personas/${personaId}/deactivate`);
+    expect([deactivated.statusCode, deactivated.json().code]).toEqual([503, 'CHANGE_NOT_YET_PUBLIC']);
+    expect(deactivated.json().correlationId).toEqual(expect.any(String));
+    // The change itself was made: the persona is deactivated.
+    const persona = await node.database.db.selectFrom('personas').select('is_active').where('id', '=', personaId).executeTakeFirstOrThrow();
+    expect(persona.is_active).toBe(false);
+
+    redis = await startRedis(redis.port);
+    const restore = new Redis(redis.url);
+    await restore.set(IDENTITY_GENERATION_KEY, generation!);
+    restore.disconnect();
+    let answer = await identity(node, 'cache_down');
+    for (let tries = 0; answer.statusCode === 503 && tries < 100; tries++) answer = await identity(node, 'cache_down');
+    expect(answer.statusCode).toBe(404);
+  });
 });

@@ -253,6 +253,70 @@ describe.skipIf(!postgresUrl)('a territory on its own database', () => {
     expect({ main: await sealedIn(test.database.db, 'main'), no: await sealedIn(direct, 'no') }).toEqual({ main: before, no: 0 });
   });
 
+  /**
+   * Makes the global transaction fail at COMMIT, after every write (the territory's included), when it
+   * inserted into `table`: a deferred constraint trigger. Answers the function that removes it.
+   */
+  async function failAtCommit(table: string): Promise<() => Promise<void>> {
+    await sql.raw(`create function fail_at_commit() returns trigger language plpgsql as $$ begin raise exception 'failed at commit'; end; $$`).execute(test.database.db);
+    await sql.raw(`create constraint trigger fail_at_commit after insert on ${table} deferrable initially deferred for each row execute function fail_at_commit()`).execute(test.database.db);
+    return async () => {
+      await sql.raw(`drop trigger fail_at_commit on ${table}`).execute(test.database.db);
+      await sql.raw('drop function fail_at_commit()').execute(test.database.db);
+    };
+  }
+  const countIn = async (db: Db, table: string) => (await sql<{ n: number }>`select count(*)::int as n from ${sql.table(`territory_no.${table}`)}`.execute(db)).rows[0]!.n;
+  const REMOTE_TABLES = ['key_credentials', 'account_identifiers', 'session_labels', 'sealed_identity_links', 'residents', 'account_emails', 'password_credentials'];
+  const remoteCounts = async () => Object.fromEntries(await Promise.all(REMOTE_TABLES.map(async (table) => [table, await countIn(direct, table)])));
+
+  it('a key linked to a person there, whose global transaction fails at its commit, leaves no row in the second database', async () => {
+    const browser = new Browser(test.app);
+    expect((await browser.request('POST', '/auth/register', { ...newPerson('keyfail'), territory: 'no' })).statusCode).toBe(201);
+    const pair = newKeyPair();
+    const link = async () => {
+      const challenge = (await browser.request('POST', '/api/v2/auth/challenge', { strategy: 'key', publicKey: pair.publicKey, purpose: 'link' })).json();
+      const { strategy: _strategy, ...proof } = signKeyChallenge(challenge, pair);
+      return browser.request('POST', '/api/v2/auth/link-accounts', { targetType: 'key', privacyMode: 'linked', proof });
+    };
+    const before = await remoteCounts();
+    const restore = await failAtCommit('account_links');
+    try {
+      const failed = await link();
+      expect([failed.statusCode, failed.json().code]).toEqual([500, 'INTERNAL_ERROR']);
+    } finally {
+      await restore();
+    }
+    // Neither the key nor the sealed did:key of the account that never was stays in the territory.
+    expect(await remoteCounts()).toEqual(before);
+    const linked = await link();
+    expect(linked.statusCode, linked.body).toBe(200);
+    expect(await countIn(direct, 'key_credentials')).toBe(before.key_credentials + 1);
+  });
+
+  it('a sign-in there whose global transaction fails at its commit leaves no label, and the identification readable under the old token', async () => {
+    const person = newPerson('signfail');
+    const browser = new Browser(test.app, { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0' });
+    expect((await browser.request('POST', '/auth/register', { ...person, territory: 'no' })).statusCode).toBe(201);
+    const data = { identityData: { name: 'Roald Amundsen' }, consent: true };
+    expect((await browser.request('POST', '/identity-link', data)).statusCode).toBe(201);
+    const before = await remoteCounts();
+    const restore = await failAtCommit('sessions');
+    try {
+      const failed = await browser.login(person);
+      expect([failed.statusCode, failed.json().code]).toEqual([500, 'INTERNAL_ERROR']);
+      // A registration there fails the same way, and leaves no resident, identifier or password.
+      const { email: _email, ...byHandle } = newPerson('regfail');
+      const refused = await new Browser(test.app).request('POST', '/auth/register', { ...byHandle, handle: `rf_${Date.now().toString(36)}`, territory: 'no' });
+      expect(refused.statusCode).toBe(500);
+    } finally {
+      await restore();
+    }
+    expect(await remoteCounts()).toEqual(before);
+    expect((await browser.request('GET', '/identity-link')).json().identityData).toEqual(data.identityData);
+    expect((await browser.login(person)).statusCode).toBe(200);
+    expect((await browser.request('GET', '/identity-link')).json().identityData).toEqual(data.identityData);
+  });
+
   it('erases an identity from the second database too', async () => {
     const { email: _email, ...person } = newPerson('gone');
     const handle = `gon_${Date.now().toString(36)}`;

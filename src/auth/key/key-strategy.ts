@@ -86,8 +86,8 @@ export function createKeyStrategy(deps: StrategyDeps): SignInStrategy | null {
         verified: true,
         persistCredential: async (trx, owner) => {
           await recordKeyHash(trx, owner.accountId, rawKey);
-          // A remote territory commits this at once: should the global part fail after, the row names
-          // an account that never existed, which no lookup reaches (see AccountSecretStore).
+          // Last: a remote territory commits this at once, and deletes it again should the global
+          // part still fail (see AccountSecretStore).
           await accountSecrets.addKey(trx, owner, rawKey);
         },
       };

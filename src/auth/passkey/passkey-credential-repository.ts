@@ -5,6 +5,7 @@ import type { TerritoryDatabases } from '../../db/territory-databases.js';
 import { appendEvent } from '../../events/outbox.js';
 import { methodLookupKey } from '../../modules/accounts/account.js';
 import { currentTerritoryOf } from '../../modules/handles/handle-repository.js';
+import { territoryForWrite } from '../../modules/citizenships/territory-for-write.js';
 
 /** Whose passkey: its `passkey` account, and the person (whose current territory keeps the credential). */
 export interface PasskeyOwner {
@@ -49,8 +50,8 @@ export interface PasskeyCredentialRepository {
   listForAccount(accountId: string): Promise<PasskeyDescriptor[]>;
   /**
    * Inside the transaction that creates or links the account, after its account row (whose unique
-   * lookup key refuses a taken credential id). A remote territory commits this at once: should the
-   * global part fail after, the row names an account that never existed, which no lookup reaches.
+   * lookup key refuses a taken credential id), last. A remote territory commits this at once: should
+   * the global part fail after, the row is deleted again (see crossDatabaseTransaction).
    */
   insert(trx: Tx, owner: PasskeyOwner, passkey: NewPasskey): Promise<void>;
   /**
@@ -109,7 +110,9 @@ export function createPasskeyCredentialRepository(db: Db, territories: Territory
     },
 
     async insert(trx, owner, passkey) {
-      await (await territoryOf(owner.profileId, trx))
+      const code = await territoryForWrite(trx, owner.profileId);
+      await territories
+        .of(code, trx)
         .insertInto('passkey_credentials')
         .values({
           account_id: owner.accountId,
@@ -119,11 +122,12 @@ export function createPasskeyCredentialRepository(db: Db, territories: Territory
           transports: [...passkey.transports],
         })
         .execute();
+      territories.undoIfAborted(code, trx, (remote) => remote.deleteFrom('passkey_credentials').where('account_id', '=', owner.accountId).execute());
     },
 
     async recordAssertion(owner, counter) {
       return db.transaction().execute(async (trx): Promise<AssertionOutcome> => {
-        const territory = await territoryOf(owner.profileId, trx);
+        const territory = territories.of(await territoryForWrite(trx, owner.profileId), trx);
         // Compare-and-set in one statement: the counter moves only forward, so of two assertions
         // carrying the same counter (a clone racing the original) the second finds the row already
         // moved, after waiting for the first's row lock, and falls through to the flag below.

@@ -1,3 +1,4 @@
+import { crossDatabaseTransaction } from '../../db/cross-database-transaction.js';
 import type { Db, Tx } from '../../db/database.js';
 import { appendEvent } from '../../events/outbox.js';
 import { appendAudit, type AuditEntry } from '../audit/audit-repository.js';
@@ -60,7 +61,7 @@ export async function withStatements(statements: AppealStatementStore, rows: rea
 export function createAppealRepository(db: Db, statements: AppealStatementStore): AppealRepository {
   return {
     open: (personaId, statement, audit) =>
-      db.transaction().execute(async (trx) => {
+      crossDatabaseTransaction(db, async (trx) => {
         const persona = await trx.selectFrom('personas').select('accountability_profile_id').where('id', '=', personaId).executeTakeFirst();
         if (!persona) return null;
         const row = await trx

@@ -1,6 +1,6 @@
 import type { Db, Tx } from '../../db/database.js';
 import type { TerritoryDatabases } from '../../db/territory-databases.js';
-import { currentTerritoryOf } from '../handles/handle-repository.js';
+import { territoryForWrite } from '../citizenships/territory-for-write.js';
 
 /** An appeal, as far as finding its statement goes: its id and whose it is. */
 export interface AppealOwner {
@@ -49,11 +49,9 @@ async function territoriesOf(db: Db | Tx, profileIds: readonly string[]): Promis
 export function createAppealStatementStore(db: Db, territories: TerritoryDatabases): AppealStatementStore {
   return {
     async write(trx, appeal, statement) {
-      await territories
-        .of(await currentTerritoryOf(trx, appeal.profileId), trx)
-        .insertInto('appeal_statements')
-        .values({ appeal_id: appeal.id, accountability_profile_id: appeal.profileId, statement })
-        .execute();
+      const code = await territoryForWrite(trx, appeal.profileId);
+      await territories.of(code, trx).insertInto('appeal_statements').values({ appeal_id: appeal.id, accountability_profile_id: appeal.profileId, statement }).execute();
+      territories.undoIfAborted(code, trx, (remote) => remote.deleteFrom('appeal_statements').where('appeal_id', '=', appeal.id).execute());
     },
 
     async read(appeals, trx) {
@@ -72,8 +70,8 @@ export function createAppealStatementStore(db: Db, territories: TerritoryDatabas
     },
 
     async rehome(trx, fromId, intoId) {
-      const from = await currentTerritoryOf(trx, fromId);
-      const into = await currentTerritoryOf(trx, intoId);
+      const from = await territoryForWrite(trx, fromId);
+      const into = await territoryForWrite(trx, intoId);
       const source = territories.of(from, trx);
       const rows = await source.selectFrom('appeal_statements').selectAll().where('accountability_profile_id', '=', fromId).execute();
       if (rows.length === 0) return;

@@ -1,10 +1,12 @@
 import { sql } from 'kysely';
 import type { Sealed } from '../../crypto/data-box.js';
 import type { SealedEmail } from '../../crypto/email-box.js';
+import { crossDatabaseTransaction } from '../../db/cross-database-transaction.js';
 import { isUniqueViolation, type Db, type Tx } from '../../db/database.js';
 import { appendEvent } from '../../events/outbox.js';
 import { appendAudit } from '../audit/audit-repository.js';
 import { insertHandle, type ClaimedHandle } from '../handles/handle-repository.js';
+import { lockForTerritoryWrite } from '../citizenships/territory-for-write.js';
 import type { SessionLabelStore } from '../sessions/session-label-repository.js';
 import type { AccountSecretStore } from './account-secret-repository.js';
 import type { RecoveryCodeStore } from './recovery-code-repository.js';
@@ -132,7 +134,7 @@ export function createAccountRepository(db: Db, recoveryCodes: RecoveryCodeStore
 
     async register(account, plan) {
       try {
-        return await db.transaction().execute(async (trx) => {
+        return await crossDatabaseTransaction(db, async (trx) => {
           // Checked before any write, so this early answer commits nothing.
           if (await isHeld(trx, account.persona.displayNameKey)) return { registered: false as const, reason: 'name-taken' as const };
           const profile = await trx.insertInto('accountability_profiles').defaultValues().returning('id').executeTakeFirstOrThrow();
@@ -159,8 +161,9 @@ export function createAccountRepository(db: Db, recoveryCodes: RecoveryCodeStore
             await appendAudit(trx, { actor: 'person', correlationId: account.correlationId, action: 'handle.claim', target: account.persona.id, detail: { handle: handle.handle } });
           }
           const outcome = await completeSignIn(trx, { accountId: account.accountId, profileId: profile.id, personaId: account.persona.id }, plan, labels);
-          // Last: a remote territory commits on its own, so nothing that could still fail comes after.
-          // (The settled citizenship above, in this transaction, decides which territory that is.)
+          // Last: a remote territory commits on its own, so nothing that could still fail comes after
+          // (and should the commit itself fail, these writes are undone: see crossDatabaseTransaction).
+          // The settled citizenship above, in this transaction, decides which territory that is.
           const owner = { accountId: account.accountId, profileId: profile.id };
           if (method.type === 'email') await secrets.sealEmail(trx, owner, method.email);
           // Sealed like every other method's identifier, for the identity graph's view.
@@ -184,7 +187,7 @@ export function createAccountRepository(db: Db, recoveryCodes: RecoveryCodeStore
     },
 
     signIn: (account, plan) =>
-      db.transaction().execute(async (trx) => {
+      crossDatabaseTransaction(db, async (trx) => {
         const persona = await activePersonaOf(trx, account.accountId);
         const outcome = await completeSignIn(trx, { ...account, personaId: persona?.id ?? null }, plan, labels);
         if (outcome.sessionCreated) {
@@ -215,7 +218,9 @@ export function createAccountRepository(db: Db, recoveryCodes: RecoveryCodeStore
     },
 
     setPassword: ({ accountId, profileId }, hash, keepSessionId) =>
-      db.transaction().execute(async (trx) => {
+      crossDatabaseTransaction(db, async (trx) => {
+        // The person before their sessions: the order a ban, which ends them, locks in.
+        await lockForTerritoryWrite(trx, profileId);
         const ended = await trx
           .deleteFrom('sessions')
           .where('account_id', '=', accountId)
@@ -224,8 +229,7 @@ export function createAccountRepository(db: Db, recoveryCodes: RecoveryCodeStore
           .executeTakeFirst();
         await appendEvent(trx, { type: 'PasswordChanged', payload: { accountId, accountabilityProfileId: profileId } });
         // Last, for a remote territory commits on its own: should the global commit still fail, the
-        // new password is set and the old sessions live on — the person's own choice, half applied,
-        // never a way in for anyone else (retrying the change ends the sessions).
+        // previous hash is put back (see crossDatabaseTransaction).
         await secrets.setPassword(trx, { accountId, profileId }, hash);
         return Number(ended.numDeletedRows);
       }),

@@ -3,6 +3,7 @@ import type { Sealed } from '../../crypto/data-box.js';
 import type { Db, Tx } from '../../db/database.js';
 import type { TerritoryDatabases } from '../../db/territory-databases.js';
 import { currentTerritoryOf } from '../handles/handle-repository.js';
+import { territoryForWrite } from '../citizenships/territory-for-write.js';
 
 /** Whose secret: the account it belongs to, and its person (whose current territory keeps it). */
 export interface SecretOwner {
@@ -30,9 +31,10 @@ export interface HeldKey {
  *
  * Writes take the caller's global transaction: a territory in the global database joins it (one
  * commit), a remote one commits on its own at once. Callers therefore write here LAST in their
- * transaction, after everything that can still fail (unique violations, limits), so a failure of
- * the global part leaves at most a territory row of an account that does not exist — unreachable,
- * since every lookup starts at the global account — and a failure here rolls the global part back.
+ * transaction, after everything that can still fail (unique violations, limits), and run it through
+ * `crossDatabaseTransaction`: each write here says how to take it back, so a failure of the global
+ * part after it (the commit included) leaves no territory row behind. Every write and removal locks
+ * the person first (`territoryForWrite`), so a territory move cannot switch in the middle of it.
  * Removals (`deletePassword`, `eraseAccount`) only ever take access away, so they are safe either way;
  * they reach every copy of the row, not only the current one (see `everyCopy`).
  */
@@ -71,6 +73,11 @@ export interface AccountSecretStore {
 
 export function createAccountSecretStore(db: Db, territories: TerritoryDatabases): AccountSecretStore {
   const territoryOf = async (profileId: string, trx?: Tx) => territories.of(await currentTerritoryOf(trx ?? db, profileId), trx);
+  /** The person's territory for a write inside `trx`, the person locked (see territoryForWrite). */
+  const writable = async (trx: Tx, profileId: string) => {
+    const code = await territoryForWrite(trx, profileId);
+    return { code, territory: territories.of(code, trx) };
+  };
 
   /**
    * Where copies of the person's rows may be: the current territory, every territory they hold a
@@ -79,7 +86,7 @@ export function createAccountSecretStore(db: Db, territories: TerritoryDatabases
    * verification took away, say).
    */
   async function everyCopy(profileId: string, trx: Tx) {
-    const codes = new Set([await currentTerritoryOf(trx, profileId)]);
+    const codes = new Set([await territoryForWrite(trx, profileId)]);
     const held = await trx.selectFrom('citizenships').select('territory_code as code').where('accountability_profile_id', '=', profileId).where('ended_at', 'is', null).execute();
     const moving = await trx
       .selectFrom('territory_moves')
@@ -92,7 +99,9 @@ export function createAccountSecretStore(db: Db, territories: TerritoryDatabases
   }
 
   async function seal(trx: Tx, table: 'account_emails' | 'account_identifiers', owner: SecretOwner, sealed: Sealed) {
-    await (await territoryOf(owner.profileId, trx)).insertInto(table).values({ account_id: owner.accountId, key_id: sealed.keyId, sealed: sealed.sealed }).execute();
+    const { code, territory } = await writable(trx, owner.profileId);
+    await territory.insertInto(table).values({ account_id: owner.accountId, key_id: sealed.keyId, sealed: sealed.sealed }).execute();
+    territories.undoIfAborted(code, trx, (remote) => remote.deleteFrom(table).where('account_id', '=', owner.accountId).execute());
   }
 
   return {
@@ -100,20 +109,33 @@ export function createAccountSecretStore(db: Db, territories: TerritoryDatabases
     sealIdentifier: (trx, owner, sealed) => seal(trx, 'account_identifiers', owner, sealed),
 
     async setPassword(trx, owner, hash) {
-      await (await territoryOf(owner.profileId, trx))
+      const { code, territory } = await writable(trx, owner.profileId);
+      // A remote territory commits at once: should the global part fail, the previous hash comes back.
+      const previous = territories.sharesGlobalDatabase(code)
+        ? undefined
+        : await territory.selectFrom('password_credentials').select(['hash', 'updated_at']).where('account_id', '=', owner.accountId).executeTakeFirst();
+      await territory
         .insertInto('password_credentials')
         .values({ account_id: owner.accountId, hash })
         .onConflict((conflict) => conflict.column('account_id').doUpdateSet({ hash, updated_at: sql<Date>`now()` }))
         .execute();
+      territories.undoIfAborted(code, trx, (remote) =>
+        previous
+          ? remote.updateTable('password_credentials').set({ hash: previous.hash, updated_at: previous.updated_at }).where('account_id', '=', owner.accountId).execute()
+          : remote.deleteFrom('password_credentials').where('account_id', '=', owner.accountId).execute(),
+      );
     },
 
     async replacePasswordHash(owner, previous, next) {
-      await (await territoryOf(owner.profileId))
-        .updateTable('password_credentials')
-        .set({ hash: next, updated_at: sql<Date>`now()` })
-        .where('account_id', '=', owner.accountId)
-        .where('hash', '=', previous)
-        .execute();
+      // Its own transaction, only for the lock: a move switching meanwhile carries the new hash.
+      await db.transaction().execute(async (trx) => {
+        await (await writable(trx, owner.profileId)).territory
+          .updateTable('password_credentials')
+          .set({ hash: next, updated_at: sql<Date>`now()` })
+          .where('account_id', '=', owner.accountId)
+          .where('hash', '=', previous)
+          .execute();
+      });
     },
 
     async deletePassword(trx, owner) {
@@ -161,7 +183,9 @@ export function createAccountSecretStore(db: Db, territories: TerritoryDatabases
     },
 
     async addKey(trx, owner, publicKey) {
-      await (await territoryOf(owner.profileId, trx)).insertInto('key_credentials').values({ account_id: owner.accountId, public_key: publicKey }).execute();
+      const { code, territory } = await writable(trx, owner.profileId);
+      await territory.insertInto('key_credentials').values({ account_id: owner.accountId, public_key: publicKey }).execute();
+      territories.undoIfAborted(code, trx, (remote) => remote.deleteFrom('key_credentials').where('account_id', '=', owner.accountId).execute());
     },
 
     async keyOf(owner, trx) {
@@ -199,10 +223,12 @@ export function createAccountSecretStore(db: Db, territories: TerritoryDatabases
     },
 
     async sealWalletKey(trx, owner, sealed) {
-      await (await territoryOf(owner.profileId, trx))
+      const { code, territory } = await writable(trx, owner.profileId);
+      await territory
         .insertInto('persona_wallet_keys')
         .values({ persona_id: owner.personaId, accountability_profile_id: owner.profileId, key_id: sealed.keyId, private_sealed: sealed.sealed })
         .execute();
+      territories.undoIfAborted(code, trx, (remote) => remote.deleteFrom('persona_wallet_keys').where('persona_id', '=', owner.personaId).execute());
     },
 
     async eraseWalletKey(trx, owner) {
@@ -212,7 +238,7 @@ export function createAccountSecretStore(db: Db, territories: TerritoryDatabases
     },
 
     async rehomeWalletKeys(trx, fromProfileId, intoProfileId) {
-      const [from, into] = [await currentTerritoryOf(trx, fromProfileId), await currentTerritoryOf(trx, intoProfileId)];
+      const [from, into] = [await territoryForWrite(trx, fromProfileId), await territoryForWrite(trx, intoProfileId)];
       const source = territories.of(from, trx);
       if (from === into) {
         await source.updateTable('persona_wallet_keys').set({ accountability_profile_id: intoProfileId }).where('accountability_profile_id', '=', fromProfileId).execute();

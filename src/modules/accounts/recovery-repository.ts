@@ -1,3 +1,4 @@
+import { crossDatabaseTransaction } from '../../db/cross-database-transaction.js';
 import type { Db } from '../../db/database.js';
 import { appendEvent } from '../../events/outbox.js';
 import { appendAudit } from '../audit/audit-repository.js';
@@ -28,8 +29,9 @@ export function createRecoveryRepository(db: Db, codes: RecoveryCodeStore, secre
     findHandleAccount: (lookupKey) => findPasswordAccount(db, secrets, 'handle', lookupKey),
 
     recover: (owner, codeHash, passwordHash, plan, correlationId) =>
-      db.transaction().execute(async (trx): Promise<RecoverResult> => {
-        // First, so that every loser of a race stops here having written nothing.
+      crossDatabaseTransaction(db, async (trx): Promise<RecoverResult> => {
+        // First, so that every loser of a race stops here having written nothing. (It locks the
+        // person first, as every territory write does: parallel attempts wait there, in turn.)
         if (!(await codes.consume(trx, owner, codeHash))) return { recovered: false };
         const { accountId, profileId } = owner;
         // Whoever knew the old password (or stole a session) is out, on every device.
@@ -41,13 +43,14 @@ export function createRecoveryRepository(db: Db, codes: RecoveryCodeStore, secre
         const outcome = await completeSignIn(trx, { accountId, profileId, personaId: persona?.id ?? null }, plan, labels);
         if (outcome.sessionCreated) await appendEvent(trx, { type: 'AccountSignedIn', payload: { accountId, accountabilityProfileId: profileId } });
         // Last: a remote territory commits on its own (see AccountSecretStore), so nothing that could
-        // still fail comes after it; the code consumed above is then one code fewer, never one more.
+        // still fail comes after it (the commit failing puts the old hash back); the code consumed
+        // above stays consumed: one code fewer, never one more.
         await secrets.setPassword(trx, owner, passwordHash);
         return { recovered: true, ...outcome, persona, evict: [...outcome.evict, profileId] };
       }),
 
     regenerate: (owner, hashes, correlationId) =>
-      db.transaction().execute(async (trx) => {
+      crossDatabaseTransaction(db, async (trx) => {
         await codes.replace(trx, owner, hashes);
         await appendEvent(trx, { type: 'RecoveryCodesRegenerated', payload: { accountId: owner.accountId, accountabilityProfileId: owner.profileId } });
         await appendAudit(trx, { actor: 'person', correlationId, action: 'account.recovery-codes.regenerate', target: owner.accountId });

@@ -33,11 +33,13 @@ export interface MoveRepository {
   /** Records the copy as done; a no-op if a resumer got there first. */
   markCopied(moveId: string, now: Date): Promise<void>;
   /**
-   * The switch, in one global transaction: the new citizenship becomes primary, the old one
-   * secondary or ended, each handle keeps its key hash and gains an alias at the old territory;
-   * audit row and PersonaMoved. Runs at most once per move (the record is locked and its step checked).
+   * The switch, in one global transaction: the person is locked (FOR UPDATE: every write to their
+   * territory waits, see territoryForWrite), `carry` runs (the last copy, under that lock), the new
+   * citizenship becomes primary, the old one secondary or ended, each handle keeps its key hash and
+   * gains an alias at the old territory; audit row and PersonaMoved. Runs at most once per move (the
+   * record is locked and its step checked).
    */
-  switchOver(move: MoveRecord, now: Date): Promise<void>;
+  switchOver(move: MoveRecord, now: Date, carry: (trx: Tx) => Promise<void>): Promise<void>;
   /** Records the move as done; a no-op if it is already. */
   finish(moveId: string, now: Date): Promise<void>;
 }
@@ -59,7 +61,10 @@ const recordOf = (row: MoveRow): MoveRecord => ({
   correlationId: row.correlation_id,
 });
 
-/** Serializes everything that changes one person's residency (a move's start and switch, ending a citizenship). */
+/**
+ * Serializes everything that changes one person's residency (a move's start and switch, ending a
+ * citizenship), and shuts out every write to their territory meanwhile (territoryForWrite).
+ */
 export async function lockPerson(trx: Tx, accountabilityProfileId: string): Promise<void> {
   await trx.selectFrom('accountability_profiles').select('id').where('id', '=', accountabilityProfileId).forUpdate().executeTakeFirstOrThrow();
 }
@@ -138,11 +143,12 @@ export function createMoveRepository(db: Db): MoveRepository {
       await db.updateTable('territory_moves').set({ step: 'copied', updated_at: now }).where('id', '=', moveId).where('step', '=', 'started').execute();
     },
 
-    async switchOver(move, now) {
+    async switchOver(move, now, carry) {
       await db.transaction().execute(async (trx) => {
         await lockPerson(trx, move.accountabilityProfileId);
         const { step } = await trx.selectFrom('territory_moves').select('step').where('id', '=', move.id).forUpdate().executeTakeFirstOrThrow();
         if (step !== 'copied') return;
+        await carry(trx);
         await switchCitizenships(trx, move, now);
         await keepHandlesAsAliases(trx, move);
         await trx.updateTable('territory_moves').set({ step: 'switched', updated_at: now }).where('id', '=', move.id).execute();

@@ -63,23 +63,28 @@ export function createMoveService(deps: MoveServiceDeps): MoveService {
       const person = await rows.personOf(move.accountabilityProfileId);
       await rows.ensureResident(move.from, person, move.fromUserId);
       await rows.ensureResident(move.to, person, move.toUserId);
-      await rows.copy(move.from, move.to, person);
+      // The bulk of the copy, without holding the person: the switch then writes only what changed since.
+      await rows.mirror(move.from, move.to, person);
       await moves.markCopied(move.id, clock.now());
       step = 'copied';
       await after(step, move);
     }
     if (step === 'copied') {
-      await moves.switchOver(move, clock.now());
+      // Under the person's lock, which every write to their territory takes too (territoryForWrite):
+      // whatever they wrote in the old territory since the copy is carried, and nothing more can be
+      // written there once the switch commits. Their accounts are read again: one may be new.
+      await moves.switchOver(move, clock.now(), async (trx) => {
+        await rows.mirror(move.from, move.to, await rows.personOf(move.accountabilityProfileId, trx), trx);
+      });
       step = 'switched';
       await after(step, move);
     }
     const finishedAt = clock.now();
     if (step === 'switched') {
       if (!move.dualCitizenship) {
-        // Copy again first: a row the person wrote in the old territory before the switch is not lost.
-        const person = await rows.personOf(move.accountabilityProfileId);
-        await rows.copy(move.from, move.to, person);
-        await rows.retire(move.from, person, move.fromUserId);
+        // No copy here: the switch carried every write, and since then the new territory is the
+        // person's; copying the old rows again would bring back what they replaced there meanwhile.
+        await rows.retire(move.from, await rows.personOf(move.accountabilityProfileId), move.fromUserId);
       }
       await moves.finish(move.id, finishedAt);
       step = 'done';

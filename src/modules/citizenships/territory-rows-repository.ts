@@ -9,33 +9,10 @@ type TableRule =
   | { readonly kind: 'resident' }
   /**
    * A person's rows, found by `column` holding their accountability profile id or one of their
-   * account ids. Copied by primary key (`key`, the conflict target that makes a copy idempotent),
-   * deleted from the old territory on retirement.
+   * account ids. Mirrored by primary key (`key`) into the new territory, deleted from the old one on
+   * retirement.
    */
-  | {
-      readonly kind: 'personal';
-      readonly column: string;
-      readonly owner: 'profile' | 'accounts';
-      readonly key: readonly string[];
-      /**
-       * Columns that only ever go from null to a value (`used_at`): when a row is already there, a
-       * copy keeps whichever side has one, so a code used in the old territory during the move
-       * cannot come back unused in the new one.
-       */
-      readonly settleOnce?: readonly string[];
-      /**
-       * Columns that only ever grow (a passkey's signature counter, its last use): when a row is
-       * already there, a copy keeps the greater of the two, so a sign-in in the old territory during
-       * the move cannot wind the counter back in the new one (a lower counter weakens clone detection).
-       */
-      readonly grows?: readonly string[];
-      /**
-       * A row that changes in place (a password hash): when it is already there, a copy keeps the
-       * newer of the two by this column, so a password changed in the old territory while the person
-       * moved is the one they keep, and an older copy never overwrites a newer one.
-       */
-      readonly newest?: { readonly by: string; readonly columns: readonly string[] };
-    }
+  | { readonly kind: 'personal'; readonly column: string; readonly owner: 'profile' | 'accounts'; readonly key: readonly string[] }
   /** Rows that belong to the territory itself, not to a resident: they never move. */
   | { readonly kind: 'territory'; readonly why: string }
   /**
@@ -52,18 +29,14 @@ type TableRule =
  */
 export const TABLE_RULES: { readonly [T in keyof TerritoryDatabase]: TableRule } = {
   residents: { kind: 'resident' },
-  recovery_codes: { kind: 'personal', column: 'account_id', owner: 'accounts', key: ['account_id', 'code_hash'], settleOnce: ['used_at'] },
+  recovery_codes: { kind: 'personal', column: 'account_id', owner: 'accounts', key: ['account_id', 'code_hash'] },
   invitation_emails: { kind: 'territory', why: 'the address an invitation of this territory was sent to belongs to the invitation' },
   account_emails: { kind: 'personal', column: 'account_id', owner: 'accounts', key: ['account_id'] },
   account_identifiers: { kind: 'personal', column: 'account_id', owner: 'accounts', key: ['account_id'] },
-  password_credentials: {
-    kind: 'personal', column: 'account_id', owner: 'accounts', key: ['account_id'], newest: { by: 'updated_at', columns: ['hash', 'updated_at'] },
-  },
+  password_credentials: { kind: 'personal', column: 'account_id', owner: 'accounts', key: ['account_id'] },
   key_credentials: { kind: 'personal', column: 'account_id', owner: 'accounts', key: ['account_id'] },
   persona_wallet_keys: { kind: 'personal', column: 'accountability_profile_id', owner: 'profile', key: ['persona_id'] },
-  passkey_credentials: {
-    kind: 'personal', column: 'account_id', owner: 'accounts', key: ['account_id'], settleOnce: ['counter_regressed_at'], grows: ['counter', 'last_used_at'],
-  },
+  passkey_credentials: { kind: 'personal', column: 'account_id', owner: 'accounts', key: ['account_id'] },
   session_labels: { kind: 'personal', column: 'account_id', owner: 'accounts', key: ['session_id'] },
   appeal_statements: { kind: 'personal', column: 'accountability_profile_id', owner: 'profile', key: ['appeal_id'] },
   sealed_identity_links: {
@@ -84,15 +57,21 @@ export interface Person {
 }
 
 export interface TerritoryRowsRepository {
-  /** The person's account ids (global), by which their territory rows are found. */
-  personOf(accountabilityProfileId: string): Promise<Person>;
+  /** The person's account ids (global), by which their territory rows are found; given a transaction, read in it. */
+  personOf(accountabilityProfileId: string, trx?: Tx): Promise<Person>;
   /**
    * Makes sure the person has a resident row `userId` in the territory (active), without touching
-   * one that exists: idempotent. Given the global transaction, a territory in the global database joins it.
+   * one that exists: idempotent. Given the global transaction, a territory in the global database
+   * joins it, and a remote one deletes a row made here again should that transaction not commit.
    */
   ensureResident(code: string, person: Person, userId: string, trx?: Tx): Promise<void>;
-  /** Upserts every personal row of the person from one territory into another (by primary key): idempotent. */
-  copy(from: string, to: string, person: Person): Promise<number>;
+  /**
+   * Makes the person's personal rows in `to` exactly those in `from` (by primary key): the missing
+   * and the changed ones are written, the ones `from` no longer has are deleted. Idempotent; answers
+   * how many rows it wrote or deleted. Given the global transaction, a territory in the global
+   * database is read and written in it (the move's switch does this under the person's lock).
+   */
+  mirror(from: string, to: string, person: Person, trx?: Tx): Promise<number>;
   /** Deactivates the resident row `userId` and deletes the person's other personal rows in the territory: idempotent. */
   retire(code: string, person: Person, userId: string, trx?: Tx): Promise<void>;
   /**
@@ -121,51 +100,60 @@ export function createTerritoryRowsRepository(global: Kysely<any>, databases: Te
     }
   }
 
+  /** One personal table: the target's rows of the person become the source's. */
+  async function mirrorTable(rule: (typeof PERSONAL)[number], source: Kysely<any>, target: Kysely<any>, owners: string[]): Promise<number> {
+    const wanted = await source.selectFrom(rule.table).selectAll().where(rule.column, 'in', owners).execute();
+    const present = await target.selectFrom(rule.table).selectAll().where(rule.column, 'in', owners).execute();
+    const keyOf = (row: Record<string, unknown>) => canonical(rule.key.map((column) => row[column]));
+    const have = new Map(present.map((row) => [keyOf(row), canonical(row)]));
+    const keep = new Set(wanted.map(keyOf));
+    const stale = present.filter((row) => !keep.has(keyOf(row)));
+    const changed = wanted.filter((row) => have.get(keyOf(row)) !== canonical(row));
+    for (let i = 0; i < stale.length; i += BATCH) {
+      const batch = stale.slice(i, i + BATCH);
+      await target
+        .deleteFrom(rule.table)
+        .where((eb) => eb.or(batch.map((row) => eb.and(rule.key.map((column) => eb(column, '=', row[column]))))))
+        .execute();
+    }
+    for (let i = 0; i < changed.length; i += BATCH) {
+      const batch = changed.slice(i, i + BATCH);
+      const columns = Object.keys(batch[0]!).filter((column) => !rule.key.includes(column));
+      await target
+        .insertInto(rule.table)
+        .values(batch)
+        .onConflict((oc) =>
+          // Raw column names are safe here: they come from the table itself, never from input.
+          oc.columns([...rule.key]).doUpdateSet(Object.fromEntries(columns.map((column) => [column, sql.raw(`excluded.${column}`)]))),
+        )
+        .execute();
+    }
+    return stale.length + changed.length;
+  }
+
   return {
-    async personOf(accountabilityProfileId) {
-      const rows = await global.selectFrom('accounts').select('id').where('accountability_profile_id', '=', accountabilityProfileId).execute();
+    async personOf(accountabilityProfileId, trx) {
+      const rows = await ((trx as Kysely<any> | undefined) ?? global).selectFrom('accounts').select('id').where('accountability_profile_id', '=', accountabilityProfileId).execute();
       return { accountabilityProfileId, accountIds: rows.map((row: { id: string }) => row.id) };
     },
 
     async ensureResident(code, person, userId, trx) {
-      await of(code, trx)
+      const made = await of(code, trx)
         .insertInto('residents')
         .values({ id: userId, accountability_profile_id: person.accountabilityProfileId, is_active: true })
         .onConflict((oc) => oc.column('id').doNothing())
-        .execute();
+        .returning('id')
+        .executeTakeFirst();
+      if (made && trx) databases.undoIfAborted(code, trx, (remote) => remote.deleteFrom('residents').where('id', '=', userId).execute());
     },
 
-    async copy(from, to, person) {
-      let copied = 0;
+    async mirror(from, to, person, trx) {
+      let written = 0;
       for (const rule of PERSONAL) {
         const owners = ownersOf(person, rule.owner);
-        if (owners.length === 0) continue;
-        const rows = await of(from).selectFrom(rule.table).selectAll().where(rule.column, 'in', owners).execute();
-        for (let i = 0; i < rows.length; i += BATCH) {
-          const result = await of(to)
-            .insertInto(rule.table)
-            .values(rows.slice(i, i + BATCH))
-            .onConflict((oc) => {
-              const target = oc.columns([...rule.key]);
-              const settle = rule.settleOnce ?? [];
-              // Raw column names are safe here: they come from TABLE_RULES, never from input.
-              if (rule.newest) {
-                const { by, columns } = rule.newest;
-                return target
-                  .doUpdateSet(Object.fromEntries(columns.map((column) => [column, sql.raw(`excluded.${column}`)])))
-                  .where(sql.raw<boolean>(`${rule.table}.${by} < excluded.${by}`));
-              }
-              const merged = [
-                ...settle.map((column) => [column, sql.raw(`coalesce(${rule.table}.${column}, excluded.${column})`)]),
-                ...(rule.grows ?? []).map((column) => [column, sql.raw(`greatest(${rule.table}.${column}, excluded.${column})`)]),
-              ];
-              return merged.length === 0 ? target.doNothing() : target.doUpdateSet(Object.fromEntries(merged));
-            })
-            .executeTakeFirst();
-          copied += Number(result.numInsertedOrUpdatedRows ?? 0);
-        }
+        if (owners.length > 0) written += await mirrorTable(rule, of(from, trx), of(to, trx), owners);
       }
-      return copied;
+      return written;
     },
 
     retire,
@@ -194,3 +182,23 @@ export function createTerritoryRowsRepository(global: Kysely<any>, databases: Te
     },
   };
 }
+
+/**
+ * One text per value, for telling whether two rows are the same: bytes by their hex, times by their
+ * instant (node-postgres and PGlite hand back bytea and timestamps as different types).
+ */
+function canonical(value: unknown): string {
+  if (value === null || value === undefined) return '\u0000';
+  if (value instanceof Uint8Array) return `x${Buffer.from(value).toString('hex')}`;
+  if (value instanceof Date) return `t${value.getTime()}`;
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object') {
+    return `{${Object.entries(value as Record<string, unknown>)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([key, inner]) => `${key}:${canonical(inner)}`)
+      .join(',')}}`;
+  }
+  // A bigint counter is a string from node-postgres and a number from PGlite: the same either way.
+  return String(value);
+}
+

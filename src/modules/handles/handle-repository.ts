@@ -69,8 +69,14 @@ export function createHandleRepository(db: Db, keys: PersonKeys): HandleReposito
     async claim(accountId, personaId, handle, skeleton, correlationId) {
       try {
         return await db.transaction().execute(async (trx) => {
+          // The person first (their row, then the persona's: the order every use case locks in). A
+          // key linked or unlinked meanwhile (which locks the person FOR UPDATE) is then either
+          // committed before the key hash is read below, or sees this handle when it records its own;
+          // so is a territory move's switch, which gives every handle of the person its alias.
+          const locked = await lockPersonOf(trx, accountId, personaId);
           const persona = await accessiblePersona(trx, accountId, personaId);
-          if (!persona?.live) return 'persona-not-found' as const;
+          // A persona that passed to another person meanwhile (a guest merge) is not this claim's to name.
+          if (!persona?.live || persona.profileId !== locked) return 'persona-not-found' as const;
           const claimed = await insertHandle(trx, { personaId, profileId: persona.profileId, handle, skeleton }, keys);
           await appendAudit(trx, { actor: 'person', correlationId, action: 'handle.claim', target: personaId, detail: { handle } });
           return claimed;
@@ -127,6 +133,24 @@ async function accessiblePersona(trx: Tx, accountId: string, personaId: string) 
   return row ?? null;
 }
 
+/** Locks the person of a persona this account may act as (FOR NO KEY UPDATE, as territoryForWrite does); their id, or null. */
+async function lockPersonOf(trx: Tx, accountId: string, personaId: string): Promise<string | null> {
+  const row = await trx
+    .selectFrom('accountability_profiles')
+    .select('id')
+    .where('id', '=', (eb) =>
+      eb
+        .selectFrom('persona_access as pa')
+        .innerJoin('personas as p', 'p.id', 'pa.persona_id')
+        .select('p.accountability_profile_id')
+        .where('pa.account_id', '=', accountId)
+        .where('pa.persona_id', '=', personaId),
+    )
+    .forNoKeyUpdate()
+    .executeTakeFirst();
+  return row?.id ?? null;
+}
+
 /** The person's current territory: their primary citizenship, else the default territory. */
 export async function currentTerritoryOf(trx: Db | Tx, profileId: string): Promise<string> {
   const row = await trx
@@ -143,7 +167,9 @@ export async function currentTerritoryOf(trx: Db | Tx, profileId: string): Promi
 
 /**
  * Issues a handle to a persona inside the caller's transaction (registration or a claim): its
- * public key hash fixed now (spec 004), and the person's ed25519 key hash when they have one.
+ * public key hash fixed now (spec 004), and the person's ed25519 key hash when they have one. The
+ * caller holds the person (a claim locks them; a registration made them), so neither their key nor
+ * their territory can change before it commits.
  */
 export async function insertHandle(trx: Tx, input: { personaId: string; profileId: string; handle: string; skeleton: string }, keys: PersonKeys): Promise<ClaimedHandle> {
   const id = randomUUID();

@@ -1,3 +1,4 @@
+import { afterCommit } from '../../db/cross-database-transaction.js';
 import type { Db, Tx } from '../../db/database.js';
 import type { TerritoryDatabases } from '../../db/territory-databases.js';
 import { currentTerritoryOf } from '../handles/handle-repository.js';
@@ -35,8 +36,10 @@ export interface IdentificationRepository {
    * both move it. A row the old token's key cannot open was unreadable to everyone already, and is
    * not carried over. True when a row moved.
    *
-   * With a remote territory this cannot be atomic: its writes commit at once, so a global commit
-   * failing after them leaves the row under the old key's pointer but gone from a remote territory.
+   * With a remote territory this cannot be atomic: its writes commit at once. So the new row is
+   * deleted again should the global transaction fail, and the old copy leaves a remote territory
+   * only once it has committed (see crossDatabaseTransaction): a failed sign-in leaves the row under
+   * the old token, readable, and a crash right after the commit at worst an old copy nothing points to.
    */
   rotate(trx: Tx, rekey: IdentityLinkRekey, home: string): Promise<boolean>;
 }
@@ -127,9 +130,14 @@ export function createIdentificationRepository(db: Db, territories: TerritoryDat
       if (!taken) return false;
       const old = await sealedIn(taken.territory_code, rekey.oldLookupKey, trx);
       const moved = old ? rekey.reseal(old) : null;
-      if (moved) await place(moved.lookupKey, moved.sealed, await territoryOf(trx, home), null, trx, []);
-      // The old copy goes at once, even from a remote territory: nothing here runs after the commit.
-      await territories.of(taken.territory_code, trx).deleteFrom('sealed_identity_links').where('lookup_key', '=', rekey.oldLookupKey).execute();
+      if (moved) {
+        const code = await territoryOf(trx, home);
+        await place(moved.lookupKey, moved.sealed, code, null, trx, []);
+        territories.undoIfAborted(code, trx, (remote) => remote.deleteFrom('sealed_identity_links').where('lookup_key', '=', moved.lookupKey).execute());
+      }
+      const dropOld = (on?: Tx) => territories.of(taken.territory_code, on).deleteFrom('sealed_identity_links').where('lookup_key', '=', rekey.oldLookupKey).execute();
+      if (territories.sharesGlobalDatabase(taken.territory_code)) await dropOld(trx);
+      else await afterCommit(trx, () => dropOld());
       return moved !== null;
     },
   };

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
-import { findAccount, insertMethodAccount, sealMethodIdentifier, type MethodAccount } from '../../auth/method-account-repository.js';
+import { findAccount, insertMethodAccount, writeMethodSecrets, type MethodAccount } from '../../auth/method-account-repository.js';
 import type { AccountSecretStore } from '../accounts/account-secret-repository.js';
+import { crossDatabaseTransaction } from '../../db/cross-database-transaction.js';
 import { isUniqueViolation, type Db, type Tx } from '../../db/database.js';
 import { appendEvent } from '../../events/outbox.js';
 import type { AccountType, PrivacyMode } from '../accounts/account.js';
@@ -72,15 +73,15 @@ export function createIdentityLinkRepository(db: Db, secrets: AccountSecretStore
   return {
     async link(caller, account, privacyMode) {
       try {
-        return await db.transaction().execute(async (trx): Promise<LinkResult> => {
+        return await crossDatabaseTransaction(db, async (trx): Promise<LinkResult> => {
           await lockProfiles(trx, [caller.profileId]);
           const existing = await findAccount(trx, account.type, account.lookupKey);
           if (existing) return existing.profileId === caller.profileId ? { kind: 'already-linked' } : { kind: 'taken' };
           await insertMethodAccount(trx, account, caller.profileId, privacyMode);
           await recordDirectLink(trx, caller, account.accountId, privacyMode);
           await recomputeAccess(trx, caller.profileId);
-          // Last: a remote territory commits on its own (see AccountSecretStore).
-          await sealMethodIdentifier(trx, secrets, account, caller.profileId);
+          // Last: a remote territory commits on its own, and is undone if the commit fails (see AccountSecretStore).
+          await writeMethodSecrets(trx, secrets, account, caller.profileId);
           return { kind: 'linked', evict: [caller.profileId] };
         });
       } catch (error) {
@@ -94,7 +95,7 @@ export function createIdentityLinkRepository(db: Db, secrets: AccountSecretStore
     },
 
     mergeGuest: (caller, guestLookupKey, maxLivePersonas) =>
-      db.transaction().execute(async (trx): Promise<LinkResult> => {
+      crossDatabaseTransaction(db, async (trx): Promise<LinkResult> => {
         const guest = await trx
           .selectFrom('accounts')
           .select(['id', 'accountability_profile_id as profileId'])

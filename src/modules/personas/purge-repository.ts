@@ -43,12 +43,14 @@ export function createPurgeRepository(db: Db, secrets: Pick<AccountSecretStore, 
         const owner = await trx.selectFrom('personas').select('accountability_profile_id').where('id', '=', personaId).executeTakeFirst();
         if (!owner) return false;
         // Same lock order as the persona use cases (person, then persona), so the two never deadlock.
-        // FOR SHARE: a legal hold being placed right now (an UPDATE of this row) is waited for and seen.
+        // A legal hold being placed right now (an UPDATE of this row) is waited for and seen. NO KEY
+        // UPDATE, the lock the wallet key's removal below takes anyway (territoryForWrite): two purges
+        // of one person's personas wait for each other here instead of both holding a share to upgrade.
         const person = await trx
           .selectFrom('accountability_profiles')
           .select('legal_hold')
           .where('id', '=', owner.accountability_profile_id)
-          .forShare()
+          .forNoKeyUpdate()
           .executeTakeFirst();
         if (!person || person.legal_hold) return false;
         // Locking the persona also waits out an appeal being filed on it (its foreign key locks the row).

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db, Tx } from '../../db/database.js';
 import type { TerritoryDatabases } from '../../db/territory-databases.js';
 import { currentTerritoryOf } from '../handles/handle-repository.js';
+import { territoryForWrite } from '../citizenships/territory-for-write.js';
 import { schemaOf } from '../territories/territory.js';
 
 /** Whose session: its account, and the person (whose current territory keeps the label). */
@@ -18,8 +19,9 @@ export interface LabelOwner {
 export interface SessionLabelStore {
   /**
    * Labels a new session, inside the transaction that creates it. A territory in the global database
-   * joins it; a remote one commits at once, so should the global part fail after, the label names a
-   * session that never existed: unreachable (the list starts at live global sessions) and swept.
+   * joins it; a remote one commits at once, so should the global part fail after, the label is
+   * deleted again (see crossDatabaseTransaction; a crash in between leaves a label of a session that
+   * never existed: unreachable, since the list starts at live global sessions, and swept).
    */
   label(trx: Tx, owner: LabelOwner, sessionId: string, label: string): Promise<void>;
   /** The labels of these sessions of the person, by session id. */
@@ -42,7 +44,7 @@ const YOUNG = sql`interval '10 minutes'`;
 const SWEEP_PAGE = 500;
 
 export function createSessionLabelStore(db: Db, territories: TerritoryDatabases): SessionLabelStore {
-  const territoryOf = async (profileId: string, trx?: Tx) => territories.of(await currentTerritoryOf(trx ?? db, profileId), trx);
+  const territoryOf = async (profileId: string) => territories.of(await currentTerritoryOf(db, profileId));
 
   /** One territory's labels without a session: one anti-join in the global database, else page by page. */
   async function sweepTerritory(code: string): Promise<number> {
@@ -75,7 +77,9 @@ export function createSessionLabelStore(db: Db, territories: TerritoryDatabases)
 
   return {
     async label(trx, owner, sessionId, label) {
-      await (await territoryOf(owner.profileId, trx)).insertInto('session_labels').values({ session_id: sessionId, account_id: owner.accountId, label }).execute();
+      const code = await territoryForWrite(trx, owner.profileId);
+      await territories.of(code, trx).insertInto('session_labels').values({ session_id: sessionId, account_id: owner.accountId, label }).execute();
+      territories.undoIfAborted(code, trx, (remote) => remote.deleteFrom('session_labels').where('session_id', '=', sessionId).execute());
     },
 
     async labelsOf(profileId, sessionIds) {

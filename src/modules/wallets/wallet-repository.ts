@@ -1,3 +1,4 @@
+import { crossDatabaseTransaction } from '../../db/cross-database-transaction.js';
 import type { Db } from '../../db/database.js';
 import type { AccountSecretStore } from '../accounts/account-secret-repository.js';
 
@@ -42,7 +43,7 @@ export function createWalletRepository(db: Db, secrets: Pick<AccountSecretStore,
     },
 
     insert: (wallet) =>
-      db.transaction().execute(async (trx) => {
+      crossDatabaseTransaction(db, async (trx) => {
         const row = await trx
           .insertInto('persona_wallets')
           .values({ persona_id: wallet.personaId, address: wallet.address })
@@ -51,7 +52,8 @@ export function createWalletRepository(db: Db, secrets: Pick<AccountSecretStore,
           .executeTakeFirst();
         if (!row) return false;
         const persona = await trx.selectFrom('personas').select('accountability_profile_id as profileId').where('id', '=', wallet.personaId).executeTakeFirstOrThrow();
-        // Last: a remote territory commits on its own; failing, it rolls the address back with it.
+        // Last: a remote territory commits on its own; failing, it rolls the address back with it,
+        // and the commit failing deletes it again (see crossDatabaseTransaction).
         await secrets.sealWalletKey(trx, { personaId: wallet.personaId, profileId: persona.profileId }, { keyId: wallet.keyId, sealed: wallet.sealed });
         return true;
       }),
