@@ -209,6 +209,7 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     sessionLabels: federation.sessionLabels,
     identification: federation.identification,
     appealStatements: federation.appealStatements,
+    passwords: accounts,
   });
   app.addHook('onReady', () => signIn.keyring.refresh());
   const adminTokens = createAdminTokenService({

@@ -18,7 +18,7 @@ import { createSessionListService } from '../modules/sessions/session-list-servi
 import type { SessionService } from '../modules/sessions/session-service.js';
 import { createStepUpRepository } from '../modules/step-up/step-up-repository.js';
 import { stepUpRoutes } from '../modules/step-up/step-up-routes.js';
-import { createStepUpService } from '../modules/step-up/step-up-service.js';
+import { createStepUpService, type PasswordProof } from '../modules/step-up/step-up-service.js';
 import { WALLET_KEY_PURPOSE } from '../modules/wallets/wallet.js';
 import { createWalletRepository } from '../modules/wallets/wallet-repository.js';
 import { walletRoutes } from '../modules/wallets/wallet-routes.js';
@@ -59,6 +59,8 @@ export interface SignInCompositionDeps {
   /** Voluntary identification and appeal statements, in territories (composeFederation's). */
   readonly identification: IdentificationRepository;
   readonly appealStatements: AppealStatementStore;
+  /** Password step-up: the person's own email or handle account's password (the account service). */
+  readonly passwords: PasswordProof;
 }
 
 /**
@@ -94,7 +96,9 @@ export function composeSignIn(deps: SignInCompositionDeps) {
     challengeLimit: config.signIn.challengeLimit,
     identification: deps.identification,
   });
-  const stepUp = createStepUpService({ repository: createStepUpRepository(db, deps.accountSecrets), auth, windowSeconds: config.signIn.stepUpWindowSeconds });
+  const stepUp = createStepUpService({
+    repository: createStepUpRepository(db, deps.accountSecrets), auth, passwords: deps.passwords, windowSeconds: config.signIn.stepUpWindowSeconds,
+  });
   const links = createIdentityLinkService({
     links: createIdentityLinkRepository(db, deps.accountSecrets, deps.appealStatements), auth, hasher, emails, identifiers, stepUp, evictProfile, maxLivePersonas: deps.maxLivePersonas,
   });

@@ -5,8 +5,10 @@ import { axeViolations, chromiumAvailable, closeAll, launchChromium, openPage, P
 
 /**
  * The account screen in Chromium (/me/account): recovery codes with step-up, the password and its
- * policy, the acting persona's session wallet, deleting the identity; and the persona list keeping a
- * handle across a reload. One service and one browser for the whole file.
+ * policy, the acting persona's session wallet, deleting the identity, a guest's way there; and the
+ * persona list keeping a handle across a reload, moving it, taking it along through a rotation,
+ * deleting a persona after a password step-up that refuses another account's password. One service
+ * and one browser for the whole file.
  */
 
 let server: WebServer;
@@ -38,7 +40,7 @@ async function keepCodes(page: Page) {
 }
 
 describe.skipIf(!chromiumAvailable)('web app: account', () => {
-  it('handle account: handle after a reload, session wallet, password policy, new recovery codes after step-up, change password, delete', async () => {
+  it('handle account: handle after a reload, moved, taken along a rotation; password step-ups; session wallet, policy, recovery codes, delete', async () => {
     const web = await openPage(browser, server);
     const { page } = web;
     const handle = unique('a_').toLowerCase().slice(0, 30);
@@ -61,6 +63,54 @@ describe.skipIf(!chromiumAvailable)('web app: account', () => {
     await eventually(() => persona.locator('dl').textContent()).toContain(`${handle}@`);
     expect(await persona.locator('dl').textContent()).toContain(`@${handle}`);
     expect(await persona.getByRole('button', { name: 'Claim handle' }).count()).toBe(0);
+
+    // The handle moves to a second persona once the person has read what changes; the first keeps nothing.
+    const list = page.getByRole('list', { name: 'Your personas' });
+    const second = unique('Second ');
+    await page.getByLabel('Display name of the new persona').fill(second);
+    await page.getByRole('button', { name: 'Create persona' }).click();
+    await list.getByRole('listitem', { name: second }).waitFor();
+    await persona.getByRole('button', { name: 'Move handle' }).click();
+    const move = persona.getByRole('form', { name: `Move @${handle}` });
+    await move.getByLabel(`Move @${handle} to`).selectOption({ label: second });
+    const effects = (await move.getByTestId('handle-move-effects').textContent()) ?? '';
+    for (const part of [`${handle}@`, 'Matrix id', 'public key hash', `${displayName} keeps nothing`]) expect(effects).toContain(part);
+    await expectAccessible(page);
+    await screenshot(page, 'persona-handle-move');
+    await move.getByRole('button', { name: `Move @${handle} to ${second}` }).click();
+    await eventually(() => page.getByRole('status').filter({ hasText: 'now belongs to' }).textContent()).toContain(`@${handle} now belongs to ${second}`);
+    await eventually(() => list.getByRole('listitem', { name: second }).locator('dl').textContent()).toContain(`${handle}@`);
+    expect(await persona.locator('dl').textContent()).not.toContain(handle);
+    await persona.getByRole('button', { name: 'Claim handle' }).waitFor();
+
+    // Rotating that persona can take the handle along to the new face (else it stays, retired, with the old one).
+    await list.getByRole('listitem', { name: second }).getByRole('button', { name: 'Rotate' }).click();
+    const rotate = page.getByRole('form', { name: `Rotate ${second}` });
+    const third = unique('Third ');
+    await rotate.getByLabel('New display name').fill(third);
+    await rotate.getByLabel(`Take @${handle} along to the new face`).check();
+    await rotate.getByRole('button', { name: 'Rotate persona' }).click();
+    const rotated = list.getByRole('listitem', { name: third });
+    await eventually(() => rotated.locator('dl').textContent()).toContain(`${handle}@`);
+
+    // An hour later, deleting it needs a step-up. Another account's right password is refused, not signed in
+    // as; the person's own handle and password confirm it.
+    const other = { email: `${unique('other')}@example.org`, password: GOOD_PASSWORD, initialDisplayName: unique('Other ') };
+    expect((await server.test.app.inject({ method: 'POST', url: '/auth/register', payload: other })).statusCode).toBe(201);
+    await server.test.database.db.updateTable('sessions').set({ authenticated_at: new Date(Date.now() - 3600_000) }).execute();
+    await rotated.getByRole('button', { name: 'Delete', exact: true }).click();
+    await rotated.getByRole('button', { name: `Delete ${third} permanently` }).click();
+    const confirmIt = page.getByRole('form', { name: 'Confirm it is you' });
+    await confirmIt.getByLabel('Email or handle').fill(other.email);
+    await confirmIt.getByLabel('Password').fill(other.password);
+    await confirmIt.getByRole('button', { name: 'Confirm' }).click();
+    await eventually(() => confirmIt.getByRole('alert').textContent()).toContain('INVALID_CREDENTIALS');
+    const session = await page.evaluate(`fetch('/session').then((r) => r.json())`) as { persona: { displayName: string } };
+    expect(session.persona.displayName).toBe(displayName);
+    await confirmIt.getByLabel('Email or handle').fill(handle);
+    await confirmIt.getByLabel('Password').fill(GOOD_PASSWORD);
+    await confirmIt.getByRole('button', { name: 'Confirm' }).click();
+    await eventually(() => page.getByRole('status').filter({ hasText: 'was deleted' }).textContent()).toContain(`${third} was deleted`);
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Account' }).click();
     await eventually(() => page.getByTestId('recovery-remaining').textContent()).toContain('10 unused recovery codes');
@@ -130,9 +180,18 @@ describe.skipIf(!chromiumAvailable)('web app: account', () => {
     await web.context.close();
   });
 
-  it('fits a phone: an email account has no recovery codes to show', async () => {
+  it('fits a phone: a guest reaches the account screen; an email account has no recovery codes to show', async () => {
     const web = await openPage(browser, server, PHONE);
     const { page } = web;
+    await page.goto('/');
+    await page.getByTestId('guest-persona').waitFor();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Account' }).click();
+    await page.getByText('You are a guest: there is no password here.').waitFor();
+    await page.getByRole('button', { name: 'Delete my identity…' }).waitFor();
+    expect(await page.evaluate('document.documentElement.scrollWidth <= document.documentElement.clientWidth')).toBe(true);
+    await expectAccessible(page);
+    await screenshot(page, 'account-guest-phone');
+
     await page.goto('/sign-up');
     await page.getByLabel('Email', { exact: true }).fill(`${unique('m')}@example.org`);
     await page.getByLabel('Password', { exact: true }).fill(GOOD_PASSWORD);

@@ -225,6 +225,29 @@ describe.skipIf(!chromiumAvailable)('web app: linking and step-up with every met
     await page.getByRole('button', { name: 'Link a passkey' }).click();
     await eventually(() => methods.count()).toBe(4);
 
+    // A named change survives the trip to the provider by its name alone: back on the account screen, the
+    // deletion the person had asked for is offered again (its dialog reopened, to be confirmed once more).
+    await ageSessions();
+    await page.goto('/me/account');
+    await page.getByRole('button', { name: 'Delete my identity…' }).click();
+    const deletion = page.getByRole('dialog', { name: 'Delete your whole identity?' });
+    const understood = deletion.getByLabel('I understand that my identity is deleted for good');
+    await understood.check();
+    await deletion.getByRole('button', { name: 'Delete my identity', exact: true }).click();
+    await stepUp.getByRole('button', { name: 'Another service', exact: true }).click();
+    await stepUp.getByRole('button', { name: 'Confirm with testid' }).click();
+    await page.waitForURL((url) => url.pathname === '/me/account');
+    await eventually(() => page.getByRole('status').filter({ hasText: 'You were about to' }).textContent()).toContain('You were about to delete your identity');
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    await expectAccessible(page);
+    await screenshot(page, 'step-up-resumed');
+    await page.getByRole('button', { name: 'Continue deleting my identity…' }).click();
+    await deletion.waitFor();
+    expect(await understood.isChecked()).toBe(false);
+    await deletion.getByRole('button', { name: 'Cancel' }).click();
+    await page.goto('/me/links');
+    await eventually(() => methods.count()).toBe(4);
+
     // The passkey confirms the social account's unlinking.
     await ageSessions();
     await unlink('testid');

@@ -6,7 +6,7 @@ import { createAccountSecretStore } from '../../src/modules/accounts/account-sec
 import { createPurgeRepository } from '../../src/modules/personas/purge-repository.js';
 import { createPurgeService } from '../../src/modules/personas/purge-service.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { GOOD_PASSWORD, newPerson } from '../support/browser.js';
+import { Browser, GOOD_PASSWORD, newPerson } from '../support/browser.js';
 import { newKeyPair, signKeyChallenge, type TestKeyPair } from '../support/key-signer.js';
 import { SmtpSink } from '../support/smtp-sink.js';
 import { newWallet, signWalletChallenge } from '../support/wallet-signer.js';
@@ -96,6 +96,44 @@ describe('step-up', () => {
     expectError(await askCode(email, 'step-up', person.token), 403, 'STEP_UP_METHOD_TOO_WEAK');
     expect(sink.to(email)).toHaveLength(mailed);
     expect((await call('POST', '/api/v2/auth/step-up', person.token, await keyProof(pair, 'step-up', person.token))).statusCode).toBe(200);
+  });
+
+  it('takes a password of the person\'s own (email or handle), never another account\'s, under sign-in\'s attempt limits', async () => {
+    const me = { ...newPerson('pwup'), handle: `pwup_${Date.now().toString(36)}` };
+    const other = newPerson('pwother');
+    const [browser, stranger] = [new Browser(test.app), new Browser(test.app)];
+    expect((await browser.register(me)).statusCode).toBe(201);
+    expect((await stranger.register(other)).statusCode).toBe(201);
+    const mine = (await browser.session()).persona?.id;
+    await ageSessions();
+    const stepUp = (proof: object) => browser.request('POST', '/api/v2/auth/step-up', { strategy: 'password', ...proof });
+    const change = () => browser.request('PUT', '/api/v2/auth/password', { newPassword: `${GOOD_PASSWORD} anew` });
+    expectError(await change(), 403, 'STEP_UP_REQUIRED');
+
+    // Another account's right credentials are refused, as a wrong password is: the session neither switches nor steps up.
+    const sessions = async () => Number((await db().selectFrom('sessions').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const before = await sessions();
+    const foreign = await stepUp({ email: other.email, password: other.password });
+    expectError(foreign, 401, 'INVALID_CREDENTIALS');
+    const wrong = await stepUp({ email: me.email, password: `${me.password} not` });
+    expectError(wrong, 401, 'INVALID_CREDENTIALS');
+    expect(wrong.json().message).toBe(foreign.json().message);
+    expectError(await stepUp({ email: me.email, handle: me.handle, password: me.password }), 400, 'VALIDATION_FAILED');
+    expect(await sessions()).toBe(before);
+    expect((await browser.session()).persona?.id).toBe(mine);
+    expectError(await change(), 403, 'STEP_UP_REQUIRED');
+
+    // The person's own handle and password confirm the session itself.
+    const stepped = await stepUp({ handle: me.handle.toUpperCase(), password: me.password });
+    expect(stepped.statusCode, stepped.body).toBe(200);
+    expect(stepped.json()).toEqual({ steppedUp: true, correlationId: expect.any(String) });
+    expect(await sessions()).toBe(before);
+    expect((await change()).statusCode).toBe(200);
+
+    // Guesses count against the address as sign-in's do (LOGIN_ATTEMPTS_PER_ACCOUNT, 5), and sign-in sees them too.
+    for (let attempt = 2; attempt <= 5; attempt++) expectError(await stepUp({ email: me.email, password: `guess ${attempt}` }), 401, 'INVALID_CREDENTIALS');
+    expectError(await stepUp({ email: me.email, password: `${GOOD_PASSWORD} anew` }), 429, 'TOO_MANY_ATTEMPTS');
+    expectError(await stranger.login({ email: me.email, password: `${GOOD_PASSWORD} anew` }), 429, 'TOO_MANY_ATTEMPTS');
   });
 
   it('refuses linking and step-up ceremonies to a caller who is not signed in', async () => {

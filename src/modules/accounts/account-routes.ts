@@ -27,6 +27,9 @@ const NullableString = (options: object) => Type.Unsafe<string | null>({ type: [
 /** Checked by the handle rules (HANDLE_INVALID, HANDLE_RESERVED); this only caps the input. */
 const Handle = Type.String({ minLength: 1, maxLength: 100, description: 'Lowercase letters, digits and _, 3–50 (case is folded).' });
 
+/** An email address or a handle (exactly one), and the password: a sign-in, and a password step-up's proof. */
+export const PasswordCredentials = Type.Object({ email: Type.Optional(Email), handle: Type.Optional(Handle), password: Password }, { additionalProperties: false });
+
 const Registered = body({
   personaId: Type.String({ format: 'uuid' }),
   displayName: Type.String(),
@@ -123,7 +126,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesDeps> = async
           'Exactly one of `email` and `handle`. A handle signs in its handle account, or the email account that made the ' +
           'persona holding it. A wrong address or handle and a wrong password get the same answer (401 INVALID_CREDENTIALS). ' +
           'Attempts are limited per address or handle and per client (429 TOO_MANY_ATTEMPTS with Retry-After).',
-        body: Type.Object({ email: Type.Optional(Email), handle: Type.Optional(Handle), password: Password }, { additionalProperties: false }),
+        body: PasswordCredentials,
         response: { 200: SignedIn, ...errorResponses(400, 401, 403, 413, 429) },
       },
     },

@@ -10,7 +10,7 @@ import type { SessionContext } from '../sessions/session.js';
 import { displayNameKey, displayNameProblem, normalizeDisplayName } from '../personas/display-name.js';
 import { normalizeHandle } from '../handles/handle.js';
 import { handleLookupKey } from './account.js';
-import type { AccountRepository, NewPasswordMethod, PasswordAccount, PersonaRef } from './account-repository.js';
+import type { AccountRepository, EmailAccount, NewPasswordMethod, PasswordAccount, PersonaRef } from './account-repository.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { passwordWeaknesses } from './password-policy.js';
 import { newRecoveryCodes, recoveryCodeHash } from './recovery-code.js';
@@ -66,6 +66,12 @@ export interface AccountService {
   register(input: RegisterInput, browser: Browser, correlationId: string): Promise<Registered>;
   login(input: LoginInput, browser: Browser): Promise<Authenticated>;
   /**
+   * A password step-up: checks the password of one of the person's own email or handle accounts,
+   * under sign-in's attempt limits, and changes nothing else. Another person's account, a wrong
+   * password and an unknown name all answer INVALID_CREDENTIALS, after the same work.
+   */
+  verifyOwnPassword(profileId: string, input: LoginInput, client: string): Promise<void>;
+  /**
    * Sets or changes the password of the email or handle account the caller signed in with, or,
    * signed in another way, of the person's handle account (the caller has stepped up); every
    * other signed-in session of that account ends. Answers how many did.
@@ -91,6 +97,7 @@ export interface AccountServiceDeps {
 
 const INVALID_CREDENTIALS = 'The email address or the password is wrong.';
 const INVALID_HANDLE_CREDENTIALS = 'The handle or the password is wrong.';
+const NOT_YOUR_PASSWORD = 'That is not the password of your own email address or handle: the name or the password is wrong, or the account is not yours.';
 
 /** Where a sealed account identifier is bound: the same binding the sign-in methods use. */
 export const identifierBinding = (accountId: string) => ['account-identifier', accountId];
@@ -133,6 +140,38 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
     if (!account.sealed) return null;
     if (account.type === 'email') return emails.open(account.accountId, account.sealed);
     return handles.identifiers.open(identifierBinding(account.accountId), account.sealed)?.toString('utf8') ?? null;
+  }
+
+  /**
+   * The password account an email address or a handle names, its password checked under the sign-in
+   * limits; INVALID_CREDENTIALS otherwise. With `owner`, only that person's account counts: a step-up
+   * must never take the credentials of another account (and never says whether they were right).
+   */
+  async function checkPassword(input: LoginInput, client: string, owner: string | null): Promise<EmailAccount> {
+    if ((input.email === undefined) === (input.handle === undefined)) {
+      throw new AppError('VALIDATION_FAILED', 'Sign in with an email address or with a handle (one of them).');
+    }
+    const handle = input.handle === undefined ? null : normalizeHandle(input.handle);
+    const lookupKey = handle === null ? emails.lookupKey(normalizeEmail(input.email!)) : handleLookupKey(hasher, handle);
+    // Reserved before the password is checked: of N concurrent guesses against a limit of L,
+    // at most L ever reach argon2 (see rate-limit/attempt-limiter.ts).
+    refuseIfThrottled(await throttle.reserveLogin(lookupKey, client));
+    const found = handle === null ? await accounts.findEmailAccount(lookupKey) : await accounts.findHandleAccount(lookupKey, handle);
+    const account = found && (owner === null || found.profileId === owner) ? found : null;
+    // No account, someone else's, or no password on it: the same work (one argon2id verification)
+    // and the same answer as a wrong password, so neither the response nor its timing tells them apart.
+    const valid = account?.passwordHash
+      ? await passwords.verify(account.passwordHash, input.password)
+      : await passwords.verifyNothing(input.password);
+    if (!account?.passwordHash || !valid) {
+      throw new AppError('INVALID_CREDENTIALS', owner !== null ? NOT_YOUR_PASSWORD : handle === null ? INVALID_CREDENTIALS : INVALID_HANDLE_CREDENTIALS);
+    }
+    await throttle.loginSucceeded(lookupKey, client);
+    if (passwords.needsRehash(account.passwordHash)) {
+      // The policy was raised since this hash was made; the password is at hand only now.
+      await accounts.replacePasswordHash(account, account.passwordHash, await passwords.hash(input.password));
+    }
+    return account;
   }
 
   return {
@@ -190,30 +229,14 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
     },
 
     async login(input, browser) {
-      if ((input.email === undefined) === (input.handle === undefined)) {
-        throw new AppError('VALIDATION_FAILED', 'Sign in with an email address or with a handle (one of them).');
-      }
-      const handle = input.handle === undefined ? null : normalizeHandle(input.handle);
-      const lookupKey = handle === null ? emails.lookupKey(normalizeEmail(input.email!)) : handleLookupKey(hasher, handle);
-      // Reserved before the password is checked: of N concurrent guesses against a limit of L,
-      // at most L ever reach argon2 (see rate-limit/attempt-limiter.ts).
-      refuseIfThrottled(await throttle.reserveLogin(lookupKey, browser.client));
-      const account = handle === null ? await accounts.findEmailAccount(lookupKey) : await accounts.findHandleAccount(lookupKey, handle);
-      // No account, or no password on it: the same work (one argon2id verification) and the same
-      // answer as a wrong password, so neither the response nor its timing tells them apart.
-      const valid = account?.passwordHash
-        ? await passwords.verify(account.passwordHash, input.password)
-        : await passwords.verifyNothing(input.password);
-      if (!account?.passwordHash || !valid) throw new AppError('INVALID_CREDENTIALS', handle === null ? INVALID_CREDENTIALS : INVALID_HANDLE_CREDENTIALS);
-
-      await throttle.loginSucceeded(lookupKey, browser.client);
-      if (passwords.needsRehash(account.passwordHash)) {
-        // The policy was raised since this hash was made; the password is at hand only now.
-        await accounts.replacePasswordHash(account, account.passwordHash, await passwords.hash(input.password));
-      }
+      const account = await checkPassword(input, browser.client, null);
       const [sessionToken, anonToken] = [newToken(), newToken()];
       const result = await accounts.signIn(account, signInPlan(browser, sessionToken, anonToken));
       return finish(result, result.persona, sessionToken, anonToken);
+    },
+
+    async verifyOwnPassword(profileId, input, client) {
+      await checkPassword(input, client, profileId);
     },
 
     async setPassword(caller, password) {

@@ -14,17 +14,30 @@ export interface StepUpService {
   require(caller: SessionContext): Promise<void>;
   /** Refuses, before any code is sent, a step-up ceremony that could not count (STEP_UP_METHOD_TOO_WEAK). */
   allowCeremony(caller: SessionContext, strategy: string): Promise<void>;
-  /** Proves one of the person's methods again: the session counts as freshly authenticated. */
+  /**
+   * Proves one of the person's methods again (a ceremony's proof, or `password` with an email address
+   * or handle of their own): the session counts as freshly authenticated.
+   */
   stepUp(caller: SessionContext, strategy: string, proof: Record<string, unknown>, client: string): Promise<void>;
 }
+
+/** The step-up method with no ceremony: a password of the person's own (AccountService's). */
+export interface PasswordProof {
+  /** Throws INVALID_CREDENTIALS (or TOO_MANY_ATTEMPTS) unless the password is right and the account the person's. */
+  verifyOwnPassword(profileId: string, input: { email?: string; handle?: string; password: string }, client: string): Promise<void>;
+}
+
+/** The name a password proof goes by in `POST /api/v2/auth/step-up`. */
+export const PASSWORD_STEP_UP = 'password';
 
 export interface StepUpServiceDeps {
   readonly repository: StepUpRepository;
   readonly auth: AuthenticateService;
+  readonly passwords: PasswordProof;
   readonly windowSeconds: number;
 }
 
-export function createStepUpService({ repository, auth, windowSeconds }: StepUpServiceDeps): StepUpService {
+export function createStepUpService({ repository, auth, passwords, windowSeconds }: StepUpServiceDeps): StepUpService {
   const tooWeak = () =>
     new AppError('STEP_UP_METHOD_TOO_WEAK', 'An email code cannot confirm a sensitive change while you have a stronger method (NIST SP 800-63B-4); use it.');
 
@@ -52,6 +65,13 @@ export function createStepUpService({ repository, auth, windowSeconds }: StepUpS
     },
 
     async stepUp(caller, strategy, proof, client) {
+      if (strategy === PASSWORD_STEP_UP) {
+        // Checked against the caller's own accounts only: never a sign-in, so another account's
+        // credentials are refused rather than switching the session to that account.
+        await passwords.verifyOwnPassword(caller.accountabilityProfileId, proof as { email?: string; handle?: string; password: string }, client);
+        // A password is an authenticator (NIST SP 800-63B-4).
+        return repository.markSteppedUp(caller.sessionId, true);
+      }
       const identity = await auth.verify(strategy, proof, { client, purpose: 'step-up', accountId: caller.accountId });
       if (identity.registersCredential) throw new AppError('PROOF_INVALID', 'Step up with a passkey you have, not a new one.');
       const owner = await repository.ownerOf(identity.type, auth.accountKeys(identity, randomUUID()).lookupKey);

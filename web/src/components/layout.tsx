@@ -10,6 +10,7 @@ interface NavItem {
 const SIGNED_OUT: readonly NavItem[] = [
   { href: '/', label: 'Welcome' },
   { href: '/me/personas', label: 'Personas' },
+  { href: '/me/account', label: 'Account' },
   { href: '/me/identification', label: 'Identification' },
   { href: '/sign-in', label: 'Sign in' },
 ];

@@ -42,7 +42,9 @@ function ChangePassword() {
   const [notice, setNotice] = useState<string | null>(null);
   const [mismatch, setMismatch] = useState(false);
   const action = useAction();
-  const stepUp = useStepUp(action.run);
+  const stepUp = useStepUp(action.run, {
+    change: { name: 'change-password', doing: 'change your password', hint: 'Type the new password again: it was not kept while you were away.' },
+  });
   return (
     <section class="card stack tight" aria-labelledby="password-title">
       <h2 id="password-title">Password</h2>
@@ -76,7 +78,10 @@ function RecoveryCodesPanel() {
   const [remaining, setRemaining] = useState<number | null | undefined>(undefined);
   const [codes, setCodes] = useState<readonly string[] | null>(null);
   const action = useAction();
-  const stepUp = useStepUp(action.run);
+  const regenerate = () => void stepUp.run(async () => setCodes(await accountApi.regenerateRecoveryCodes()));
+  const stepUp = useStepUp(action.run, {
+    change: { name: 'recovery-codes', doing: 'make new recovery codes', redo: { label: 'Make the new codes now', run: regenerate } },
+  });
   const load = () => action.run(async () => setRemaining(await accountApi.remainingRecoveryCodes()));
   useEffect(() => void load(), []);
   // An email account recovers through its mailbox: it has no codes, and nothing is shown.
@@ -96,7 +101,7 @@ function RecoveryCodesPanel() {
       <ErrorNotice error={action.error} />
       <div class="actions">
         <button type="button" class="button" disabled={action.busy}
-          onClick={() => void stepUp.run(async () => setCodes(await accountApi.regenerateRecoveryCodes()))}>Make new recovery codes</button>
+          onClick={regenerate}>Make new recovery codes</button>
       </div>
     </section>
   );

@@ -17,7 +17,14 @@ export function DeleteIdentity({ anonymous }: { anonymous: boolean }) {
   const { refresh } = useSession();
   const { route } = useLocation();
   const action = useAction();
-  const stepUp = useStepUp(action.run);
+  const ask = () => {
+    setUnderstood(false);
+    dialog.current?.showModal();
+  };
+  // Back from a social step-up, the offer opens this dialog again: the person confirms once more.
+  const stepUp = useStepUp(action.run, {
+    change: { name: 'delete-identity', doing: 'delete your identity', redo: { label: 'Continue deleting my identity…', run: ask } },
+  });
   const erase = () => stepUp.run(async () => {
     const { purgeAfter } = await accountApi.deleteIdentity();
     await refresh();
@@ -33,10 +40,7 @@ export function DeleteIdentity({ anonymous }: { anonymous: boolean }) {
       {stepUp.dialog}
       <ErrorNotice error={action.error} />
       <div class="actions">
-        <button type="button" class="button danger" disabled={action.busy} onClick={() => {
-          setUnderstood(false);
-          dialog.current?.showModal();
-        }}>Delete my identity…</button>
+        <button type="button" class="button danger" disabled={action.busy} onClick={ask}>Delete my identity…</button>
       </div>
       <dialog ref={dialog} aria-labelledby="delete-dialog-title" aria-describedby="delete-dialog-what">
         <form method="dialog" class="stack" onSubmit={(event) => {

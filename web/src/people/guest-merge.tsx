@@ -4,7 +4,7 @@ import type { PublicSession } from '../api/types.ts';
 import { ErrorNotice } from '../components/error-notice.tsx';
 import { useAction } from '../components/use-action.ts';
 import { graphApi } from './identity-graph-api.ts';
-import { useStepUp } from './step-up.tsx';
+import { resumedChange, useStepUp } from './step-up.tsx';
 
 /**
  * Signing in from a browser that was a guest does not bring the guest's personas along (DESIGN.md
@@ -46,9 +46,15 @@ async function bringGuestAlong(): Promise<void> {
   }
 }
 
+/** The name of this question's change, remembered through a social step-up (step-up.tsx, NamedChange). */
+const GUEST_MERGE = 'guest-merge';
+
 /** The home screen's question after a sign-in from a guest with personas; nothing when there is none. */
 export function GuestMergeOffer() {
   const [personas] = useState(takeOffer);
+  // Back from a social step-up asked for by this question: the names were in memory, gone with the page.
+  const [resuming] = useState(() => resumedChange.waits(GUEST_MERGE));
+  if (resuming) return <GuestMerge personas={null} canKeepApart />;
   return personas.length > 0 ? <GuestMerge personas={personas} canKeepApart /> : null;
 }
 
@@ -59,7 +65,9 @@ export function GuestMergeOffer() {
  */
 export function GuestMerge({ personas, canKeepApart = false, onMerged }: { personas: readonly string[] | null; canKeepApart?: boolean; onMerged?: () => Promise<void> }) {
   const action = useAction();
-  const stepUp = useStepUp(action.run);
+  const stepUp = useStepUp(action.run, {
+    change: { name: GUEST_MERGE, doing: 'bring this browser\'s guest along', hint: 'Your answer was not sent: give it again.' },
+  });
   const titleId = useId();
   const [outcome, setOutcome] = useState<string | null>(null);
   if (outcome) return <p class="notice" role="status">{outcome}</p>;

@@ -30,11 +30,14 @@ const path = (id: string, action = '') => `/personas/${encodeURIComponent(id)}${
 export const personaApi = {
   list: async () => (await api.get<{ personas: Persona[] }>('/personas')).personas,
   create: (displayName: string) => api.post('/personas', { displayName }),
-  rotate: (id: string, newDisplayName: string) => api.post(path(id, '/rotate'), { newDisplayName }),
+  /** The persona retires; its successor (a new id and name) is answered. */
+  rotate: (id: string, newDisplayName: string) => api.post<{ persona: { id: string; displayName: string } }>(path(id, '/rotate'), { newDisplayName }),
   deactivate: (id: string) => api.post(path(id, '/deactivate')),
   reactivate: (id: string) => api.post(path(id, '/reactivate')),
   deletePermanently: (id: string) => api.post<{ deleted: true; purgeAfter: string }>(path(id, '/delete-permanent')),
   actAs: (personaId: string) => api.put('/session/active-persona', { personaId }),
   claimHandle: async (id: string, handle: string) => (await api.put<{ handle: string }>(path(id, '/handle'), { handle })).handle,
+  /** Gives persona `id`'s handle to `toPersonaId`, another of the person's live personas without one. */
+  moveHandle: (id: string, toPersonaId: string) => api.post(path(id, '/handle/move'), { toPersonaId }),
   identity: async (handle: string) => (await api.get<{ identity: PublicIdentity }>(`/identities/${encodeURIComponent(handle)}`)).identity,
 };

@@ -2,16 +2,20 @@ import { useEffect, useState } from 'preact/hooks';
 import { ErrorNotice } from '../components/error-notice.tsx';
 import { Field } from '../components/field.tsx';
 import { useAction } from '../components/use-action.ts';
+import { HandleMove } from './handle-move.tsx';
 import { personaApi, type Persona, type PublicIdentity } from './persona-api.ts';
+import { useStepUp } from './step-up.tsx';
 
-type Panel = 'none' | 'rotate' | 'handle' | 'delete';
+type Panel = 'none' | 'rotate' | 'handle' | 'move' | 'delete';
 
 export const dateOf = (iso: string) => new Date(iso).toLocaleDateString(undefined, { year: 'numeric', month: 'long', day: 'numeric' });
 
 /** One persona and what its owner may do with it; each change reloads the list (onChanged). */
-export function PersonaCard({ persona, acting, onChanged, onNotice }: {
+export function PersonaCard({ persona, acting, targets, onChanged, onNotice }: {
   persona: Persona;
   acting: boolean;
+  /** The person's other personas that could take this one's handle: live, and without one. */
+  targets: readonly Persona[];
   onChanged: () => Promise<void>;
   /** A message that outlives this card (a deleted persona leaves the list). */
   onNotice: (message: string) => void;
@@ -19,7 +23,10 @@ export function PersonaCard({ persona, acting, onChanged, onNotice }: {
   const [panel, setPanel] = useState<Panel>('none');
   const [text, setText] = useState('');
   const [identity, setIdentity] = useState<PublicIdentity | null>(null);
+  const [takeHandle, setTakeHandle] = useState(false);
   const action = useAction();
+  // Deleting for good needs a fresh sign-in.
+  const stepUp = useStepUp(action.run);
   // The addresses derive from the handle the list carries, so they show after a reload too. A
   // deactivated persona is hidden from the public lookup: its handle is shown alone.
   useEffect(() => {
@@ -32,6 +39,7 @@ export function PersonaCard({ persona, acting, onChanged, onNotice }: {
   }, [persona.handle, persona.active]);
   const open = (next: Panel) => {
     setText('');
+    setTakeHandle(false);
     action.clearError();
     setPanel(panel === next ? 'none' : next);
   };
@@ -41,6 +49,17 @@ export function PersonaCard({ persona, acting, onChanged, onNotice }: {
     await onChanged();
   });
   const label = persona.displayName;
+  const handle = persona.handle && `@${persona.handle}`;
+  const rotate = async () => {
+    const { persona: next } = await personaApi.rotate(persona.id, text.trim());
+    if (!takeHandle || !handle) return;
+    try {
+      await personaApi.moveHandle(persona.id, next.id);
+    } catch (error) {
+      // The rotation stands; say where the handle stayed, since the old face leaves the list.
+      onNotice(`Rotated to ${next.displayName}, but ${handle} stayed with the old face, retired: ${error instanceof Error ? error.message : 'the move failed'}`);
+    }
+  };
   return (
     <li aria-label={label}>
       <p class="persona-name">
@@ -68,6 +87,7 @@ export function PersonaCard({ persona, acting, onChanged, onNotice }: {
         {persona.active && !acting && <button type="button" class="button" disabled={action.busy} onClick={() => act(() => personaApi.actAs(persona.id))}>Act as {label}</button>}
         {persona.active && <button type="button" class="button" aria-expanded={panel === 'rotate'} onClick={() => open('rotate')}>Rotate</button>}
         {persona.active && !persona.handle && <button type="button" class="button" aria-expanded={panel === 'handle'} onClick={() => open('handle')}>Claim handle</button>}
+        {handle && targets.length > 0 && <button type="button" class="button" aria-expanded={panel === 'move'} onClick={() => open('move')}>Move handle</button>}
         {persona.active && <button type="button" class="button" disabled={action.busy} onClick={() => act(() => personaApi.deactivate(persona.id))}>Deactivate</button>}
         {!persona.active && <button type="button" class="button" disabled={action.busy} onClick={() => act(() => personaApi.reactivate(persona.id))}>Reactivate</button>}
         <button type="button" class="button danger" aria-expanded={panel === 'delete'} onClick={() => open('delete')}>Delete</button>
@@ -75,10 +95,23 @@ export function PersonaCard({ persona, acting, onChanged, onNotice }: {
       {panel === 'rotate' && (
         <form class="stack" aria-label={`Rotate ${label}`} onSubmit={(event) => {
           event.preventDefault();
-          void act(() => personaApi.rotate(persona.id, text.trim()));
+          void act(rotate);
         }}>
           <p class="small">Rotating gives this persona a fresh public face. The old name stays reserved for 30 days so nobody can impersonate it.</p>
           <Field label="New display name" value={text} onValue={setText} maxLength={128} required />
+          {handle && (
+            <>
+              <p class="small">
+                Its handle {handle} stays with the old face, retired: the old face leaves this list, and {handle} is never
+                given to anyone else. Taken along, {handle} and its address belong to the new face, and people who knew the
+                old face there may guess the two are the same.
+              </p>
+              <label class="check">
+                <input type="checkbox" checked={takeHandle} onChange={(event) => setTakeHandle(event.currentTarget.checked)} />
+                Take {handle} along to the new face
+              </label>
+            </>
+          )}
           <button class="button primary" type="submit" disabled={action.busy}>Rotate persona</button>
         </form>
       )}
@@ -92,13 +125,19 @@ export function PersonaCard({ persona, acting, onChanged, onNotice }: {
           <button class="button primary" type="submit" disabled={action.busy}>Claim handle</button>
         </form>
       )}
+      {panel === 'move' && (
+        <HandleMove persona={persona} identity={identity} targets={targets} busy={action.busy} onMove={(target) => void act(async () => {
+          await personaApi.moveHandle(persona.id, target.id);
+          onNotice(`${handle} now belongs to ${target.displayName}; ${label} has no handle.`);
+        })} />
+      )}
       {panel === 'delete' && (
         <div class="stack" role="group" aria-label={`Delete ${label}`}>
           <p class="small">
             Deleting anonymizes this persona at once and purges it after a 90-day grace period. It cannot be restored.
             (Deactivating instead hides it and keeps it restorable for 90 days.)
           </p>
-          <button type="button" class="button danger" disabled={action.busy} onClick={() => action.run(async () => {
+          <button type="button" class="button danger" disabled={action.busy} onClick={() => stepUp.run(async () => {
             const answer = await personaApi.deletePermanently(persona.id);
             onNotice(`${label} was deleted. It is anonymized now and purged for good after ${dateOf(answer.purgeAfter)}.`);
             setPanel('none');
@@ -106,6 +145,7 @@ export function PersonaCard({ persona, acting, onChanged, onNotice }: {
           })}>Delete {label} permanently</button>
         </div>
       )}
+      {stepUp.dialog}
       <ErrorNotice error={action.error} />
     </li>
   );

@@ -1,18 +1,20 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ErrorNotice } from '../components/error-notice.tsx';
 import { Field } from '../components/field.tsx';
+import { flash } from '../components/flash.ts';
 import { Page } from '../components/page.tsx';
 import { useAction } from '../components/use-action.ts';
 import { useSession } from '../session/session.tsx';
 import { personaApi, type Persona } from './persona-api.ts';
 import { PersonaCard } from './persona-card.tsx';
 
-/** Every persona the visitor may act as: create, switch, rotate, deactivate, restore, delete, claim a handle. */
+/** Every persona the visitor may act as: create, switch, rotate, deactivate, restore, delete, claim and move a handle. */
 export function Personas() {
   const { session, refresh } = useSession();
   const [personas, setPersonas] = useState<Persona[] | null>(null);
   const [name, setName] = useState('');
-  const [notice, setNotice] = useState<string | null>(null);
+  // A step-up through a social provider comes back here with its notice.
+  const [notice, setNotice] = useState<string | null>(flash.take);
   const load = useAction();
   const create = useAction();
   const reload = useCallback(() => load.run(async () => setPersonas(await personaApi.list())), [load.run]);
@@ -31,7 +33,8 @@ export function Personas() {
       ) : (
         <ul class="list" aria-label="Your personas">
           {personas.map((persona) => (
-            <PersonaCard key={persona.id} persona={persona} acting={session?.persona?.id === persona.id} onChanged={changed} onNotice={setNotice} />
+            <PersonaCard key={persona.id} persona={persona} acting={session?.persona?.id === persona.id} onChanged={changed} onNotice={setNotice}
+              targets={personas.filter((other) => other.id !== persona.id && other.active && !other.handle)} />
           ))}
         </ul>
       )}

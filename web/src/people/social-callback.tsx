@@ -8,7 +8,7 @@ import { useSession } from '../session/session.tsx';
 import { offerGuestMerge } from './guest-merge.tsx';
 import { spendProof, type Purpose } from './methods/ceremony.ts';
 import { takePendingSocial } from './methods/social.tsx';
-import { useStepUp } from './step-up.tsx';
+import { resumedChange, useStepUp } from './step-up.tsx';
 
 const TITLES: Record<Purpose, string> = {
   'sign-in': 'Signing you in',
@@ -38,7 +38,9 @@ export function SocialCallback() {
         await refresh();
       } else if (pending.purpose === 'step-up') {
         await spendProof('step-up', 'social', proof);
-        flash.set('Confirmed: for the next few minutes you can make sensitive changes. Make yours again now.');
+        // A named change is offered again by its screen; any other, the person makes again.
+        if (pending.change) resumedChange.set(pending.change);
+        else flash.set('Confirmed: for the next few minutes you can make sensitive changes. Make yours again now.');
       } else {
         return stepUp.guard(async () => {
           await spendProof('link', 'social', proof);

@@ -1,7 +1,7 @@
 import { api } from '../../api/client.ts';
 import { graphApi } from '../identity-graph-api.ts';
 
-/** The methods with a ceremony of their own (a password is a plain sign-in: POST /auth/login). */
+/** The methods with a ceremony of their own (a password has none: POST /auth/login, or step-up's `password`). */
 export type Strategy = 'email' | 'wallet' | 'social' | 'passkey' | 'key';
 
 /**

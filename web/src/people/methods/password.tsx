@@ -12,8 +12,8 @@ export function credentialsOf(identifier: string, password: string): Credentials
 }
 
 /**
- * Email or handle and password: signing in, and confirming it is you (a fresh password sign-in
- * counts as step-up). The screen posts the credentials; this form only gathers them.
+ * Email or handle and password: signing in, and confirming it is you (a password step-up). The
+ * screen posts the credentials; this form only gathers them.
  */
 export function PasswordForm({ label, submit, note, onCredentials }: {
   label: string;

@@ -17,6 +17,8 @@ export interface PendingSocial {
   readonly purpose: Purpose;
   /** Signing in from a guest: the guest's persona names, to offer bringing them along afterwards (public names only). */
   readonly guestPersonas?: readonly string[];
+  /** A step-up: the name of the change that waits for it (step-up.tsx, NamedChange), never its data. */
+  readonly change?: string;
 }
 
 /** The OIDC providers this deployment offers (names of OIDC_PROVIDERS); none while loading or on error. */
@@ -31,14 +33,14 @@ export function useSocialProviders(): readonly string[] {
 /**
  * One button per provider: sends the browser to the provider, which sends it back to the callback
  * page (social-callback.tsx), where the proof is spent for its purpose. `beforeLeaving` runs first
- * (a sign-in notes the guest's personas).
+ * (a sign-in notes the guest's personas; a step-up, the change waiting for it).
  */
 export function SocialButtons({ purpose, providers, returnTo, note, beforeLeaving }: {
   purpose: Purpose;
   providers: readonly string[];
   returnTo: string;
   note?: string;
-  beforeLeaving?: () => Promise<Pick<PendingSocial, 'guestPersonas'>>;
+  beforeLeaving?: () => Promise<Pick<PendingSocial, 'guestPersonas' | 'change'>>;
 }) {
   const action = useAction();
   if (providers.length === 0) return null;
@@ -72,7 +74,8 @@ export function takePendingSocial(): PendingSocial | null {
     if (typeof parsed.verificationId !== 'string' || typeof parsed.returnTo !== 'string') return null;
     const purpose = parsed.purpose === 'link' || parsed.purpose === 'step-up' ? parsed.purpose : 'sign-in';
     const guestPersonas = Array.isArray(parsed.guestPersonas) ? parsed.guestPersonas.filter((name) => typeof name === 'string') : [];
-    return { verificationId: parsed.verificationId, returnTo: parsed.returnTo, purpose, guestPersonas };
+    const change = purpose === 'step-up' && typeof parsed.change === 'string' ? { change: parsed.change } : {};
+    return { verificationId: parsed.verificationId, returnTo: parsed.returnTo, purpose, guestPersonas, ...change };
   } catch {
     return null;
   }
