@@ -7,7 +7,7 @@ import { newToken, type TokenHasher } from '../crypto/tokens.js';
 import { AppError } from '../errors.js';
 import { methodLookupKey } from '../modules/accounts/account.js';
 import { planSignIn, type Browser, type SignInPlanSettings } from '../modules/accounts/sign-in-plan.js';
-import { refuseIfThrottled, type AttemptLimiter } from '../rate-limit/attempt-limiter.js';
+import { limiterKey, refuseIfThrottled, type AttemptLimiter } from '../rate-limit/attempt-limiter.js';
 import { displayNameKey } from '../modules/personas/display-name.js';
 import { generateGuestName } from '../modules/personas/guest-names.js';
 import type { MethodAccountRepository, MethodSignInResult } from './method-account-repository.js';
@@ -127,7 +127,7 @@ export function createAuthenticateService(deps: AuthenticateServiceDeps): Authen
       const strategy = strategyOf(name);
       // Every ceremony writes a verification record (and some send mail): one client may start only
       // so many. The key is a keyed hash, so the limiter's store never holds an address.
-      const key = hasher.hash('rate-limit', `challenge:${name}:${context.client}`).toString('base64url');
+      const key = limiterKey(hasher, `challenge-${name}`, context.client);
       const { perClient, windowSeconds } = deps.challengeLimit;
       refuseIfThrottled(await deps.limiter.reserve(key, perClient, windowSeconds));
       return strategy.challenge(input, context);

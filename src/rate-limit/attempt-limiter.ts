@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import type { TokenHasher } from '../crypto/tokens.js';
 import { AppError } from '../errors.js';
 
 /** The outcome of counting one attempt. */
@@ -20,6 +21,15 @@ export function refuseIfThrottled(reservation: Reservation): void {
  * Fixed-window attempt counters. Keys are opaque: callers pass keyed hashes, never an address or an
  * email, so the store (memory or Redis) holds nothing personal in the clear.
  */
+/**
+ * A counter's key: `<scope>:<keyed hash of scope and subject>`. The scope names what is counted (an
+ * operator reading the store sees which limit a key is), and the hash (purpose `rate-limit`) keeps
+ * the subject (a client address, an email's lookup key) out of the store.
+ */
+export function limiterKey(hasher: TokenHasher, scope: string, subject: string): string {
+  return `${scope}:${hasher.hash('rate-limit', `${scope}\u0000${subject}`).toString('base64url')}`;
+}
+
 export interface AttemptLimiter {
   /**
    * Counts one attempt against `key` and answers whether it is within `limit` in the window, in one

@@ -2,6 +2,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import Type from 'typebox';
 import { normalizeEmail } from '../../crypto/email-box.js';
 import { AppError } from '../../errors.js';
+import { limiterKey } from '../../rate-limit/attempt-limiter.js';
 import type { StrategyDeps } from '../strategies.js';
 import type { CeremonyContext, SignInStrategy, VerifiedIdentity } from '../strategy.js';
 import { CODE_PATTERN, CODE_TTL_SECONDS, codeMail, codeSecret, newCode } from './email-code.js';
@@ -63,7 +64,7 @@ async function sendCode(
   // Per client first: one client cannot make the service mail a thousand strangers. The key is a
   // keyed hash, so the limiter's store never holds an address.
   const limits = deps.config.loginLimits;
-  const clientKey = deps.hasher.hash('rate-limit', `email-code-send:${context.client}`).toString('base64url');
+  const clientKey = limiterKey(deps.hasher, 'email-code-send', context.client);
   const byClient = await deps.limiter.reserve(clientKey, limits.perClient, limits.windowSeconds);
   if (!byClient.allowed) throw tooMany(byClient.retryAfterSeconds);
 

@@ -1,5 +1,5 @@
 import type { TokenHasher } from '../../crypto/tokens.js';
-import type { AttemptLimiter, Reservation } from '../../rate-limit/attempt-limiter.js';
+import { limiterKey, type AttemptLimiter, type Reservation } from '../../rate-limit/attempt-limiter.js';
 
 export interface LoginLimits {
   readonly perAccount: number;
@@ -25,7 +25,7 @@ export interface LoginThrottle {
  * key is hashed again, so the store's keys cannot even be matched against `accounts.lookup_key`.
  */
 export function createLoginThrottle(limiter: AttemptLimiter, hasher: TokenHasher, limits: LoginLimits): LoginThrottle {
-  const key = (scope: string, subject: string) => `${scope}:${hasher.hash('rate-limit', `${scope}\u0000${subject}`).toString('base64url')}`;
+  const key = (scope: string, subject: string) => limiterKey(hasher, scope, subject);
   const accountKey = (emailLookupKey: Buffer) => key('login-account', emailLookupKey.toString('base64'));
   const clientKey = (scope: string, client: string) => key(scope, client);
 

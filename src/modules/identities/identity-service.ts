@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { TokenHasher } from '../../crypto/tokens.js';
 import { AppError } from '../../errors.js';
-import { refuseIfThrottled } from '../../rate-limit/attempt-limiter.js';
+import { limiterKey, refuseIfThrottled } from '../../rate-limit/attempt-limiter.js';
 import type { LookupGate } from '../../rate-limit/lookup-gate.js';
 import type { IdentityCache } from './identity-cache.js';
 import type { IdentityRepository } from './identity-repository.js';
@@ -51,7 +51,7 @@ export function createIdentityService({ identities, cache, gate, hasher, limits,
   const counterKeyOf = (client: string) => {
     let key = clientKeys.get(client);
     if (key === undefined) {
-      key = `lookup-client:${hasher.hash('rate-limit', `lookup-client\u0000${client}`).toString('base64url')}`;
+      key = limiterKey(hasher, 'lookup-client', client);
       clientKeys.set(client, key);
     }
     return key;
