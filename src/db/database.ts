@@ -68,7 +68,10 @@ function openEmbedded(dataDir: string, template: Blob | undefined): DatabaseHand
     location = embeddedLocation(dataDir);
     mkdirSync(location, { recursive: true });
   }
-  const client = new PGlite(location, {
+  // Options only: `new PGlite(undefined, options)` for an in-memory database starts about four
+  // times slower (2.2 s against 0.5 s from the test template).
+  const client = new PGlite({
+    ...(location ? { dataDir: location } : {}),
     startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
     ...(template && !location ? { loadDataDir: template } : {}),
   });
