@@ -1,7 +1,10 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser as ApiBrowser, newPerson } from '../support/browser.js';
-import { axeViolations, chromiumAvailable, closeAll, launchChromium, openPage, PHONE, screenshot, startWebServer, type WebPage, type WebServer } from '../support/web-e2e.js';
+import {
+  chromiumAvailable, closeAll, expectAccessible, launchChromium, openPage, PHONE, screenshot,
+  startWebServer, type WebPage, type WebServer,
+} from '../support/web-e2e.js';
 
 /**
  * The staff console, driven as a moderator would drive it: sign in with a role token, click through,
@@ -40,9 +43,6 @@ async function registeredPerson(): Promise<{ personaId: string; profileId: strin
   return { personaId, profileId: row.accountability_profile_id, displayName: person.initialDisplayName };
 }
 
-async function expectAccessible(page: Page) {
-  expect(await axeViolations(page)).toEqual([]);
-}
 
 async function signIn(web: WebPage, token: string) {
   await web.page.goto('/staff');

@@ -1,7 +1,10 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GOOD_PASSWORD } from '../support/browser.js';
-import { axeViolations, chromiumAvailable, closeAll, launchChromium, openPage, PHONE, screenshot, startWebServer, type WebServer } from '../support/web-e2e.js';
+import {
+  BROWSER_TEST_TIMEOUT_MS, chromiumAvailable, closeAll, eventually, expectAccessible, launchChromium,
+  openPage, PHONE, screenshot, startWebServer, unique, type WebServer,
+} from '../support/web-e2e.js';
 
 /**
  * The account screen in Chromium (/me/account): recovery codes with step-up, the password and its
@@ -20,17 +23,9 @@ beforeAll(async () => {
 
 afterAll(() => closeAll({ browser, server }));
 
-// A browser test waits on a real service, Chromium and a shared 2-core machine: generous limits, so
-// that load makes a test slow rather than red.
-vi.setConfig({ testTimeout: 90_000 });
-const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 20_000, interval: 100 });
+vi.setConfig({ testTimeout: BROWSER_TEST_TIMEOUT_MS });
 
-let counter = 0;
-const unique = (tag: string) => `${tag}${process.pid.toString(36)}${Date.now().toString(36)}${++counter}`;
 
-async function expectAccessible(page: Page) {
-  expect(await axeViolations(page)).toEqual([]);
-}
 
 const codesOf = async (page: Page) => (await page.getByTestId('recovery-codes').locator('li').allTextContents()).map((code) => code.trim());
 

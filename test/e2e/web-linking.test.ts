@@ -3,11 +3,12 @@ import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GOOD_PASSWORD } from '../support/browser.js';
 import { newKeyPair, signKeyChallenge, type TestKeyPair } from '../support/key-signer.js';
-import { IdpBrowser, startTestIdp, type TestIdp } from '../support/oidc-idp.js';
-import { SmtpSink } from '../support/smtp-sink.js';
+import { IdpBrowser, type TestIdp } from '../support/oidc-idp.js';
+import type { SmtpSink } from '../support/smtp-sink.js';
 import { newWallet } from '../support/wallet-signer.js';
 import {
-  axeViolations, chromiumAvailable, closeAll, freePort, launchChromium, openPage, PHONE, screenshot, startWebServer, type WebPage, type WebServer,
+  BROWSER_TEST_TIMEOUT_MS, chromiumAvailable, closeAll, eventually, expectAccessible, launchChromium,
+  openPage, PHONE, screenshot, startWebServerWithMailAndIdp, unique, type WebPage, type WebServer,
 } from '../support/web-e2e.js';
 
 /**
@@ -20,40 +21,17 @@ let server: WebServer;
 let browser: Browser;
 let idp: TestIdp;
 let sink: SmtpSink;
-const CLIENT_ID = 'personae-web';
-const CLIENT_SECRET = 'a client secret long enough for HS256 signing';
 const PERSON = { id: 'lin', password: 'lin-at-the-idp' };
 
 beforeAll(async () => {
-  const port = await freePort();
-  const origin = `http://localhost:${port}`;
-  [idp, sink] = await Promise.all([
-    startTestIdp({ clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/api/v2/auth/social/callback`] }], accounts: [PERSON] }),
-    SmtpSink.start(),
-  ]);
-  [server, browser] = await Promise.all([
-    startWebServer({
-      port,
-      env: {
-        SMTP_URL: sink.url,
-        OIDC_PROVIDERS: JSON.stringify([{ name: 'testid', issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }]),
-      },
-    }),
-    launchChromium(),
-  ]);
+  [{ server, idp, sink }, browser] = await Promise.all([startWebServerWithMailAndIdp(PERSON), launchChromium()]);
 });
 
 afterAll(() => closeAll({ browser, server, idp, sink }));
 
-vi.setConfig({ testTimeout: 90_000 });
-const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 20_000, interval: 100 });
+vi.setConfig({ testTimeout: BROWSER_TEST_TIMEOUT_MS });
 
-let counter = 0;
-const unique = (tag: string) => `${tag}${process.pid.toString(36)}${Date.now().toString(36)}${++counter}`;
 
-async function expectAccessible(page: Page) {
-  expect(await axeViolations(page)).toEqual([]);
-}
 
 /** An hour passes: the next sensitive change needs a step-up. */
 async function ageSessions() {

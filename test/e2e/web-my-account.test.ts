@@ -1,7 +1,10 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GOOD_PASSWORD } from '../support/browser.js';
-import { axeViolations, chromiumAvailable, closeAll, launchChromium, openPage, PHONE, screenshot, startWebServer, type WebServer } from '../support/web-e2e.js';
+import {
+  axeViolations, BROWSER_TEST_TIMEOUT_MS, chromiumAvailable, closeAll, eventually, expectAccessible,
+  launchChromium, openPage, PHONE, screenshot, startWebServer, unique, type WebServer,
+} from '../support/web-e2e.js';
 
 /**
  * The web app's signed-in screens in Chromium: personas, sessions, identification, territory and
@@ -24,17 +27,9 @@ beforeAll(async () => {
 
 afterAll(() => closeAll({ browser, server }));
 
-// A browser test waits on a real service, Chromium and (here) a shared 2-core machine: generous
-// limits, so that load makes a test slow rather than red.
-vi.setConfig({ testTimeout: 90_000 });
-const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 20_000, interval: 100 });
+vi.setConfig({ testTimeout: BROWSER_TEST_TIMEOUT_MS });
 
-let counter = 0;
-const unique = (tag: string) => `${tag}${process.pid.toString(36)}${Date.now().toString(36)}${++counter}`;
 
-async function expectAccessible(page: Page) {
-  expect(await axeViolations(page)).toEqual([]);
-}
 
 /** Signs up with email and password; `path` empty: on the page already open (an invitation's landing). */
 async function signUp(page: Page, path = '/sign-up'): Promise<{ email: string; displayName: string }> {

@@ -4,11 +4,13 @@ import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GOOD_PASSWORD } from '../support/browser.js';
 import { newKeyPair, signKeyChallenge } from '../support/key-signer.js';
-import { IdpBrowser, startTestIdp, type TestIdp } from '../support/oidc-idp.js';
-import { SmtpSink } from '../support/smtp-sink.js';
+import { IdpBrowser, type TestIdp } from '../support/oidc-idp.js';
+import type { SmtpSink } from '../support/smtp-sink.js';
 import { newWallet } from '../support/wallet-signer.js';
 import {
-  axeViolations, chromiumAvailable, closeAll, freePort, launchChromium, openPage, PHONE, screenshot, startWebServer, type WebPage, type WebServer,
+  axeViolations, BROWSER_TEST_TIMEOUT_MS, chromiumAvailable, closeAll, eventually, expectAccessible,
+  launchChromium, openPage, PHONE, screenshot, startWebServerWithMailAndIdp, unique, type WebPage,
+  type WebServer,
 } from '../support/web-e2e.js';
 
 /**
@@ -20,38 +22,16 @@ let server: WebServer;
 let browser: Browser;
 let idp: TestIdp;
 let sink: SmtpSink;
-const CLIENT_ID = 'personae-web';
-const CLIENT_SECRET = 'a client secret long enough for HS256 signing';
 const PERSON = { id: 'grace', password: 'grace-at-the-idp' };
 
 beforeAll(async () => {
-  const port = await freePort();
-  const origin = `http://localhost:${port}`;
-  [idp, sink] = await Promise.all([
-    startTestIdp({ clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/api/v2/auth/social/callback`] }], accounts: [PERSON] }),
-    SmtpSink.start(),
-  ]);
-  [server, browser] = await Promise.all([
-    startWebServer({
-      port,
-      env: {
-        SMTP_URL: sink.url,
-        OIDC_PROVIDERS: JSON.stringify([{ name: 'testid', issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }]),
-      },
-    }),
-    launchChromium(),
-  ]);
+  [{ server, idp, sink }, browser] = await Promise.all([startWebServerWithMailAndIdp(PERSON), launchChromium()]);
 });
 
 afterAll(() => closeAll({ browser, server, idp, sink }));
 
-// A browser test waits on a real service, Chromium and (here) a shared 2-core machine: generous
-// limits, so that load makes a test slow rather than red.
-vi.setConfig({ testTimeout: 90_000 });
-const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 20_000, interval: 100 });
+vi.setConfig({ testTimeout: BROWSER_TEST_TIMEOUT_MS });
 
-let counter = 0;
-const unique = (tag: string) => `${tag}${process.pid.toString(36)}${Date.now().toString(36)}${++counter}`;
 
 /** What a page must never hold: a token in script-readable storage or a cookie script can read. */
 async function expectNoTokensInBrowserStorage({ page, context }: WebPage) {
@@ -62,9 +42,6 @@ async function expectNoTokensInBrowserStorage({ page, context }: WebPage) {
   for (const cookie of cookies) expect(cookie.httpOnly, cookie.name).toBe(true);
 }
 
-async function expectAccessible(page: Page) {
-  expect(await axeViolations(page)).toEqual([]);
-}
 
 describe.skipIf(!chromiumAvailable)('web app: serving', () => {
   it('serves the app at / with a strict CSP, hashed assets cached for good, and the API untouched', async () => {

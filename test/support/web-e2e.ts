@@ -2,8 +2,11 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { DEFAULT_WEB_ROOT } from '../../src/http/web-app.js';
 import { startTestApp, type TestApp, type TestAppOptions } from './app.js';
+import { startTestIdp, type TestIdp } from './oidc-idp.js';
+import { SmtpSink } from './smtp-sink.js';
 
 /**
  * End-to-end support: the real service listening on a real port, serving the built web app, and
@@ -141,4 +144,48 @@ export async function closeAll(parts: Record<string, { close(): Promise<void> } 
       if (outcome === 'late') console.error(`e2e teardown: ${name} did not close within ${withinMs} ms; left to the worker's exit`);
     }),
   );
+}
+
+/**
+ * A browser test waits on a real service, Chromium and a shared 2-core machine: generous limits, so
+ * that load makes a test slow rather than red (`vi.setConfig({ testTimeout: BROWSER_TEST_TIMEOUT_MS })`).
+ */
+export const BROWSER_TEST_TIMEOUT_MS = 90_000;
+
+/** Polls until `read` passes the assertion that follows, for up to 20 s. */
+export const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 20_000, interval: 100 });
+
+let counter = 0;
+/** A name no other test (nor an earlier run against the same services) has used. */
+export const unique = (tag: string) => `${tag}${process.pid.toString(36)}${Date.now().toString(36)}${++counter}`;
+
+/** axe-core (WCAG 2.1 A and AA) finds nothing on the page as it is now. */
+export async function expectAccessible(page: Page): Promise<void> {
+  expect(await axeViolations(page)).toEqual([]);
+}
+
+/** The OpenID Connect client the service is configured with against the test provider. */
+const OIDC_CLIENT = { clientId: 'personae-web', clientSecret: 'a client secret long enough for HS256 signing' } as const;
+
+export interface WebServerWithMailAndIdp {
+  readonly server: WebServer;
+  /** A real OpenID Connect provider, offered by the service as `testid`. */
+  readonly idp: TestIdp;
+  /** A real SMTP server that keeps what the service mails. */
+  readonly sink: SmtpSink;
+}
+
+/** The service with a real SMTP server and a real OpenID Connect provider (knowing `person`) beside it. */
+export async function startWebServerWithMailAndIdp(person: { readonly id: string; readonly password: string }): Promise<WebServerWithMailAndIdp> {
+  const port = await freePort();
+  const origin = `http://localhost:${port}`;
+  const [idp, sink] = await Promise.all([
+    startTestIdp({ clients: [{ ...OIDC_CLIENT, redirectUris: [`${origin}/api/v2/auth/social/callback`] }], accounts: [person] }),
+    SmtpSink.start(),
+  ]);
+  const server = await startWebServer({
+    port,
+    env: { SMTP_URL: sink.url, OIDC_PROVIDERS: JSON.stringify([{ name: 'testid', issuer: idp.issuer, ...OIDC_CLIENT }]) },
+  });
+  return { server, idp, sink };
 }
