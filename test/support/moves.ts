@@ -15,7 +15,6 @@ export interface Mover {
   readonly handle: string;
 }
 
-let handles = 0;
 const MOVER_USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0';
 
 /** A person registered by email and password (so their session is fresh), with a handle on their persona. */
@@ -31,8 +30,9 @@ export async function registerMover(test: TestApp, tag = 'mover'): Promise<Mover
     .select(['a.id as accountId', 'a.accountability_profile_id as profileId'])
     .where('s.token_hash', '=', hasher.hash('session', browser.sessionToken))
     .executeTakeFirstOrThrow();
-  handles++;
-  const handle = `m${process.pid.toString(36)}_${Date.now().toString(36)}_${handles}`.slice(0, 50);
+  // Random, not a clock and a counter: handles are compared by skeleton (look-alikes folded, `_`
+  // dropped), under which two clock-made names can collide.
+  const handle = `m${randomBytes(10).toString('hex')}`;
   const claimed = await browser.request('PUT', `/personas/${registered.json().personaId}/handle`, { handle });
   if (claimed.statusCode !== 200) throw new Error(`claim failed: ${claimed.body}`);
   if (!browser.jar.has(SESSION_COOKIE)) throw new Error('no session');
