@@ -1,6 +1,8 @@
 // npm run soak: the service under a steady mixed load for SOAK_SECONDS (600), sampling latency
 // percentiles and the server's RSS over time; fails when either grew by more than SOAK_MAX_GROWTH
 // percent (10) from the first measured window to the last, or when any request failed (5xx, dropped).
+// On PostgreSQL it also reads the CPU the server's backends spend for the service's database (when
+// the server runs on this machine), since the service's own CPU leaves out the work its queries cause.
 // Not part of CI.
 //
 // Knobs: SOAK_SECONDS (600), SOAK_WARMUP_SECONDS (a tenth of the run, at most 60), SOAK_WINDOWS (10),
@@ -14,7 +16,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { onInterrupt, stop } from './lib/children.mjs';
-import { createBenchDatabase, redact } from './lib/postgres.mjs';
+import { createBenchDatabase, databaseCpuMeter, redact, tableStatistics } from './lib/postgres.mjs';
 import { startService } from './lib/servers.mjs';
 import { integerFromEnv } from './lib/settings.mjs';
 import { OPERATIONS, pickOperation, seedPopulation, SoakPopulation } from './lib/soak-load.mjs';
@@ -54,11 +56,11 @@ const percentile = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(s
 const median = (values) => percentile([...values].sort((a, b) => a - b), 50);
 
 function newWindow() {
-  return { latencies: [], byOperation: new Map(), failures: [], rss: [], cpu: [] };
+  return { latencies: [], byOperation: new Map(), failures: [], rss: [], cpu: [], databaseCpu: [] };
 }
 
 /** Runs the load and the sampler until the end; answers one record per window (index 0 is the warm-up). */
-async function drive(base, pid) {
+async function drive(base, pid, databaseCpu) {
   const population = new SoakPopulation(base);
   log('seeding guests, members and handles');
   await seedPopulation(population);
@@ -74,6 +76,7 @@ async function drive(base, pid) {
     const window = windowAt(performance.now());
     window.rss.push(rssMiB(pid));
     window.cpu.push(cpuMs(pid));
+    databaseCpu?.sample().then((ms) => window.databaseCpu.push(ms), () => undefined);
   }, 1000);
   const progress = setInterval(() => log(`${Math.round((performance.now() - start) / 1000)} s of ${settings.durationSeconds}`), 60_000);
   const intervalMs = (settings.users * 1000) / settings.rate;
@@ -113,6 +116,12 @@ async function drive(base, pid) {
   return { windows, windowSeconds: windowMs / 1000 };
 }
 
+/** CPU ms per operation from a window's once-a-second cumulative samples (scaled to the seconds they span). */
+function cpuPerOperation(samples, operations, seconds) {
+  if (samples.length < 2) return NaN;
+  return (samples[samples.length - 1] - samples[0]) / Math.max(1, operations * ((samples.length - 1) / seconds));
+}
+
 function summarize(window, seconds) {
   const sorted = [...window.latencies].sort((a, b) => a - b);
   return {
@@ -125,7 +134,8 @@ function summarize(window, seconds) {
     failureSamples: [...new Set(window.failures)].slice(0, 5),
     rssMiB: median(window.rss),
     // The server's CPU per operation: unlike latency, barely moved by other load on the machine.
-    serverCpuMsPerOperation: window.cpu.length > 1 ? (window.cpu[window.cpu.length - 1] - window.cpu[0]) / Math.max(1, sorted.length * ((window.cpu.length - 1) / seconds)) : NaN,
+    serverCpuMsPerOperation: cpuPerOperation(window.cpu, sorted.length, seconds),
+    databaseCpuMsPerOperation: cpuPerOperation(window.databaseCpu, sorted.length, seconds),
     byOperation: Object.fromEntries(
       [...window.byOperation].map(([name, stats]) => {
         const own = [...stats.latencies].sort((a, b) => a - b);
@@ -140,12 +150,12 @@ const growth = (first, last) => (last - first) / first;
 
 function report(summaries, windowSeconds) {
   console.log(`Soak: ${settings.database}, ${settings.durationSeconds} s (${settings.warmupSeconds} s warm-up), ${settings.rate} op/s target, ${settings.users} clients, Node ${process.version}`);
-  console.log('window   from(s)   op/s    p50 ms   p95 ms   p99 ms   failed   RSS MiB   server CPU ms/op');
+  console.log('window   from(s)   op/s    p50 ms   p95 ms   p99 ms   failed   RSS MiB   server CPU ms/op   database CPU ms/op');
   summaries.forEach((summary, index) => {
     const from = index === 0 ? 0 : settings.warmupSeconds + (index - 1) * windowSeconds;
     const label = index === 0 ? 'warm-up' : String(index);
     console.log(
-      [label.padEnd(7), fmt(from, 0).padStart(7), fmt(summary.perSecond).padStart(7), fmt(summary.p50).padStart(8), fmt(summary.p95).padStart(8), fmt(summary.p99).padStart(8), String(summary.failures).padStart(8), fmt(summary.rssMiB).padStart(9), fmt(summary.serverCpuMsPerOperation, 2).padStart(12)].join('  '),
+      [label.padEnd(7), fmt(from, 0).padStart(7), fmt(summary.perSecond).padStart(7), fmt(summary.p50).padStart(8), fmt(summary.p95).padStart(8), fmt(summary.p99).padStart(8), String(summary.failures).padStart(8), fmt(summary.rssMiB).padStart(9), fmt(summary.serverCpuMsPerOperation, 2).padStart(12), fmt(summary.databaseCpuMsPerOperation, 2).padStart(18)].join('  '),
     );
   });
   const measured = summaries.slice(1);
@@ -169,6 +179,9 @@ function report(summaries, windowSeconds) {
   for (const check of checks) console.log(`  ${check.name.padEnd(12)} ${(check.growth * 100).toFixed(1).padStart(6)} %   ${check.met ? 'MET' : 'MISSED'}`);
   console.log(`  failed requests: ${failures} ${failures === 0 ? 'MET' : 'MISSED'}`);
   console.log(`  (server CPU per operation, for reading latency on a busy machine: ${(growth(first.serverCpuMsPerOperation, last.serverCpuMsPerOperation) * 100).toFixed(1)} %)`);
+  if (Number.isFinite(first.databaseCpuMsPerOperation)) {
+    console.log(`  (database CPU per operation, PostgreSQL's backends for the service: ${(growth(first.databaseCpuMsPerOperation, last.databaseCpuMsPerOperation) * 100).toFixed(1)} %)`);
+  }
   if (failures > 0) console.log(`  e.g. ${[...new Set(summaries.flatMap((summary) => summary.failureSamples))].slice(0, 5).join('; ')}`);
   return { checks, failures, ok: failures === 0 && checks.every((check) => check.met) };
 }
@@ -176,6 +189,8 @@ function report(summaries, windowSeconds) {
 async function main() {
   let database;
   let cleanup;
+  let databaseCpu;
+  let databaseUrl;
   if (settings.database === 'embedded') {
     const dataDir = await mkdtemp(join(tmpdir(), 'personae-soak-'));
     database = { DATA_DIR: dataDir };
@@ -184,7 +199,12 @@ async function main() {
     const created = await createBenchDatabase(settings.postgresUrl);
     log(`PostgreSQL database ${created.name} on ${redact(settings.postgresUrl)}`);
     database = { DATABASE_URL: created.url, ...(settings.redisUrl ? { REDIS_URL: settings.redisUrl } : {}) };
-    cleanup = () => created.drop();
+    databaseUrl = created.url;
+    databaseCpu = await databaseCpuMeter(settings.postgresUrl, created.name);
+    cleanup = async () => {
+      await databaseCpu.close();
+      await created.drop();
+    };
   }
   const forget = onInterrupt(cleanup);
   let service;
@@ -193,12 +213,17 @@ async function main() {
     // One client address makes all the load: the per-client limits would stop it, not the service.
     service = await startService({ root, database: { ...database, LOGIN_ATTEMPTS_PER_CLIENT: '100000', LOGIN_ATTEMPTS_PER_ACCOUNT: '1000', LOOKUPS_PER_CLIENT: '10000000' } });
     const base = new URL(service.url).origin;
-    const { windows, windowSeconds } = await drive(base, service.proc.child.pid);
+    const { windows, windowSeconds } = await drive(base, service.proc.child.pid, databaseCpu);
     const summaries = windows.map((window, index) => summarize(window, index === 0 ? Math.max(1, settings.warmupSeconds) : windowSeconds));
     const verdict = report(summaries, windowSeconds);
+    const tables = databaseUrl ? await tableStatistics(databaseUrl) : undefined;
+    if (tables) {
+      console.log('\ntables by rows read in sequential scans (live rows, dead, seq scans, rows read, index scans, KiB):');
+      for (const row of tables.slice(0, 10)) console.log(`  ${row.table.padEnd(28)} ${[row.live, row.dead, row.seq_scans, row.seq_rows_read, row.index_scans, row.kib].map(String).join('  ')}`);
+    }
     const resultsPath = join(root, '.bench/soak-results.json');
     await mkdir(join(root, '.bench'), { recursive: true });
-    const results = { date: new Date().toISOString(), node: process.version, settings: { ...settings, postgresUrl: redact(settings.postgresUrl) }, windows: summaries, verdict };
+    const results = { date: new Date().toISOString(), node: process.version, settings: { ...settings, postgresUrl: redact(settings.postgresUrl) }, windows: summaries, verdict, tables };
     await writeFile(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
     process.exitCode = verdict.ok ? 0 : 1;
   } finally {

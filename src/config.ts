@@ -41,6 +41,8 @@ const EnvironmentSchema = Type.Object({
   PURGE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 604_800, default: 3600 }),
   // Rows done with are pruned this often (0: only `node dist/cli.js prune`, e.g. from cron), after these retentions.
   PRUNE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 604_800, default: 3600 }),
+  // Where autovacuum does not run (the embedded database, a server with autovacuum off): how often tables are analyzed and vacuumed as it would (0: never).
+  TABLE_MAINTENANCE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 60 }),
   EVENT_RETENTION_SECONDS: Type.Integer({ minimum: 60, maximum: 315_360_000, default: 604_800 }),
   EXPIRED_RETENTION_SECONDS: Type.Integer({ minimum: 60, maximum: 315_360_000, default: 86_400 }),
   NATS_URL: Type.Optional(Type.String({ pattern: '^(nats|tls)://' })),
@@ -140,6 +142,8 @@ export interface Config {
   readonly purgeIntervalSeconds: number;
   /** Pruning of rows done with: how often (0: only the `prune` command) and how long each kind is kept. */
   readonly retention: { readonly intervalSeconds: number; readonly eventSeconds: number; readonly expiredSeconds: number };
+  /** How often tables get autovacuum's statistics and vacuuming where autovacuum does not run; 0 never. */
+  readonly tableMaintenanceIntervalSeconds: number;
   readonly events: {
     readonly natsUrl: string | undefined;
     readonly natsSubjectPrefix: string;
@@ -228,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       signingKeyRotationSeconds: parsed.SIGNING_KEY_ROTATION_SECONDS,
     }),
     purgeIntervalSeconds: parsed.PURGE_INTERVAL_SECONDS,
+    tableMaintenanceIntervalSeconds: parsed.TABLE_MAINTENANCE_INTERVAL_SECONDS,
     retention: Object.freeze({
       intervalSeconds: parsed.PRUNE_INTERVAL_SECONDS,
       eventSeconds: parsed.EVENT_RETENTION_SECONDS,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 
 /**
@@ -21,6 +22,52 @@ export async function createBenchDatabase(adminUrl) {
       await withClient(adminUrl, (client) => client.query(`drop database if exists "${name}" with (force)`));
     },
   };
+}
+
+/**
+ * The CPU the PostgreSQL server spends for one database (its backends' user + system time, in ms),
+ * when the server runs on this machine: the service's own CPU leaves out the work its queries cause.
+ * Backends come and go with the service's pool, so each one's time is summed as last seen; a
+ * backend's last second before it exits is lost, which a pool under steady load rarely does.
+ * Answers NaN when the backends' /proc entries cannot be read (a server elsewhere).
+ */
+export async function databaseCpuMeter(adminUrl, databaseName) {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
+  await client.connect();
+  const seen = new Map();
+  return {
+    async sample() {
+      const { rows } = await client.query('select pid from pg_stat_activity where datname = $1', [databaseName]);
+      for (const { pid } of rows) {
+        try {
+          const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+          seen.set(pid, (Number(fields[11]) + Number(fields[12])) * 10);
+        } catch {
+          // exited meanwhile, or not on this machine
+        }
+      }
+      let total = 0;
+      for (const value of seen.values()) total += value;
+      return seen.size === 0 ? Number.NaN : total;
+    },
+    close: () => client.end().catch(() => undefined),
+  };
+}
+
+/**
+ * What the run did to each table (pg_stat_user_tables): rows live and dead, sequential scans and the
+ * rows they read, index scans, and size. A table read by sequential scans that grows with the run is
+ * work that grows with the data.
+ */
+export async function tableStatistics(databaseUrl) {
+  return withClient(databaseUrl, async (client) => {
+    const { rows } = await client.query(`
+      select relname as table, n_live_tup::int as live, n_dead_tup::int as dead, seq_scan::int as seq_scans,
+        seq_tup_read::bigint::text as seq_rows_read, coalesce(idx_scan, 0)::bigint::text as index_scans,
+        pg_total_relation_size(relid)::bigint / 1024 as kib
+      from pg_stat_user_tables order by seq_tup_read desc, n_live_tup desc`);
+    return rows;
+  });
 }
 
 async function withClient(url, work) {

@@ -15,6 +15,7 @@ import * as territoryAppealsIdentification from './migrations/0012-territory-app
 import * as retentionIndexes from './migrations/0013-retention-indexes.js';
 import * as sessionLookup from './migrations/0015-session-lookup.js';
 import * as auditSearchIndexes from './migrations/0016-audit-search-indexes.js';
+import * as referenceIndexes from './migrations/0018-reference-indexes.js';
 import { migrateTerritory } from './territory-migrate.js';
 
 /** Listed here rather than read from disk, so the same list runs from source (tests) and from dist. */
@@ -34,6 +35,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0013-retention-indexes': retentionIndexes,
   '0015-session-lookup': sessionLookup,
   '0016-audit-search-indexes': auditSearchIndexes,
+  '0018-reference-indexes': referenceIndexes,
 };
 
 export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {

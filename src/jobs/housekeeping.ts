@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import type { Db } from '../db/database.js';
+import type { DatabaseHandle, Db } from '../db/database.js';
+import { createTableMaintenance, type MaintenanceReport } from '../db/table-maintenance.js';
 import type { AccountSecretStore } from '../modules/accounts/account-secret-repository.js';
 import { createPurgeRepository } from '../modules/personas/purge-repository.js';
 import { createPurgeService } from '../modules/personas/purge-service.js';
@@ -13,6 +14,8 @@ import { scheduleEvery, type PeriodicTask } from './periodic-task.js';
 export interface HousekeepingDeps {
   readonly config: Config;
   readonly db: Db;
+  /** Which database `db` is (the embedded one never runs autovacuum). */
+  readonly databaseKind: DatabaseHandle['kind'];
   readonly clock: Clock;
   readonly logger: FastifyBaseLogger;
   readonly accountSecrets: AccountSecretStore;
@@ -21,7 +24,10 @@ export interface HousekeepingDeps {
   readonly bumpIdentityGeneration: () => Promise<void>;
 }
 
-/** The periodic jobs of a service process, as configured (an interval of 0 turns one off): the purge and the prune. */
+/**
+ * The periodic jobs of a service process, as configured (an interval of 0 turns one off): the purge,
+ * the prune, and table maintenance where autovacuum does not run.
+ */
 export function scheduleHousekeeping(deps: HousekeepingDeps): PeriodicTask[] {
   const { config, db, clock, logger } = deps;
   const tasks: PeriodicTask[] = [];
@@ -42,6 +48,11 @@ export function scheduleHousekeeping(deps: HousekeepingDeps): PeriodicTask[] {
     const retention = createConfiguredRetention(config, db, clock);
     const worthLogging = (report: PruneReport) => Object.values(report).some((count) => count > 0);
     tasks.push(scheduleEvery('prune', config.retention.intervalSeconds, () => retention.prune(), worthLogging, logger));
+  }
+  if (config.tableMaintenanceIntervalSeconds > 0) {
+    const maintenance = createTableMaintenance({ db, kind: deps.databaseKind });
+    const worthLogging = (report: MaintenanceReport) => report.vacuumed > 0;
+    tasks.push(scheduleEvery('table maintenance', config.tableMaintenanceIntervalSeconds, () => maintenance.run(), worthLogging, logger));
   }
   return tasks;
 }

@@ -256,7 +256,13 @@ async function isHeld(trx: Tx, displayNameKey: string): Promise<boolean> {
  * to create one).
  */
 export async function activePersonaOf(trx: Tx, accountId: string): Promise<PersonaRef | null> {
-  const row = await trx
+  const row = await activePersonaQuery(trx, accountId).executeTakeFirst();
+  return row ? { id: row.id, displayName: row.displayName } : null;
+}
+
+/** The query behind `activePersonaOf`. */
+export function activePersonaQuery(executor: Db | Tx, accountId: string) {
+  return executor
     .selectFrom('persona_access as pa')
     .innerJoin('personas as p', 'p.id', 'pa.persona_id')
     .select(['p.id', 'p.display_name as displayName'])
@@ -273,7 +279,5 @@ export async function activePersonaOf(trx: Tx, accountId: string): Promise<Perso
     .where('p.deleted_at', 'is', null)
     .orderBy(sql`"lastUsed" desc nulls last`)
     .orderBy('p.created_at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return row ? { id: row.id, displayName: row.displayName } : null;
+    .limit(1);
 }

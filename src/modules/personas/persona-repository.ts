@@ -36,6 +36,16 @@ export interface PersonaRepository {
  */
 export type EraseTerritoryRows = (trx: Tx, accountabilityProfileId: string) => Promise<void>;
 
+/** GET /personas: the personas an account may act as, except retired ones, oldest first, each with its handle. */
+export function listedPersonasQuery(db: Db, accountId: string) {
+  return personasOfAccount(db, accountId)
+    .leftJoin('user_identities as u', 'u.persona_id', 'p.id')
+    .select('u.handle')
+    .where('p.deleted_at', 'is', null)
+    .orderBy('p.created_at')
+    .orderBy('p.id');
+}
+
 export function createPersonaRepository(db: Db, eraseTerritoryRows: EraseTerritoryRows): PersonaRepository {
   return {
     async withPerson(profileId, work) {
@@ -61,13 +71,7 @@ export function createPersonaRepository(db: Db, eraseTerritoryRows: EraseTerrito
     },
 
     async listForAccount(accountId) {
-      const rows = await personasOfAccount(db, accountId)
-        .leftJoin('user_identities as u', 'u.persona_id', 'p.id')
-        .select('u.handle')
-        .where('p.deleted_at', 'is', null)
-        .orderBy('p.created_at')
-        .orderBy('p.id')
-        .execute();
+      const rows = await listedPersonasQuery(db, accountId).execute();
       return rows.map((row) => ({ persona: toRecord(row), verified: row.verified, handle: row.handle }));
     },
 

@@ -23,6 +23,24 @@ describe('SessionCache', () => {
     expect(cache.get('k3')?.accountabilityProfileId).toBe('p2');
   });
 
+  it('keeps its per-person index in step with the LRU: room made, entries replaced, cleared', () => {
+    const cache = new SessionCache({ ttlSeconds: 60, maxEntries: 3 });
+    for (let index = 0; index < 10; index++) cache.set(`k${index}`, context(`p${index}`), cache.generation);
+    // Only the three newest stay, and the index holds no one else (it would grow with every visitor).
+    expect(cache.indexedProfiles).toBe(3);
+    expect(cache.get('k9')?.accountabilityProfileId).toBe('p9');
+    // A key now answering for another person: evicting the old person must leave it alone.
+    cache.set('k9', context('p7'), cache.generation);
+    cache.evictProfile('p9');
+    expect(cache.get('k9')?.accountabilityProfileId).toBe('p7');
+    cache.evictProfile('p7');
+    expect(cache.get('k7')).toBeUndefined();
+    expect(cache.get('k9')).toBeUndefined();
+    expect(cache.indexedProfiles).toBe(1); // p8
+    cache.clear();
+    expect(cache.indexedProfiles).toBe(0);
+  });
+
   it('does not cache a lookup that began before an eviction (a ban committed meanwhile)', () => {
     const cache = new SessionCache({ ttlSeconds: 60, maxEntries: 100 });
     const before = cache.generation; // lookup starts, reads the database …

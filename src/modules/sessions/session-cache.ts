@@ -9,6 +9,13 @@ import type { SessionContext } from './session.js';
  */
 export class SessionCache {
   readonly #entries: LRUCache<string, SessionContext> | null;
+  /**
+   * The keys of each person's entries, so that an eviction touches only that person's few entries.
+   * Evictions are not rare: every persona change and sign-in makes one, and a scan of the whole
+   * cache made each cost as much as the cache was big (issue 12's soak: CPU per request grew with
+   * the visitors seen). Kept in step with the LRU's own removals through `dispose`.
+   */
+  readonly #keysByProfile = new Map<string, Set<string>>();
   readonly #listening: () => boolean;
   #generation = 0;
 
@@ -20,7 +27,13 @@ export class SessionCache {
   constructor(options: { readonly ttlSeconds: number; readonly maxEntries: number; readonly listening?: () => boolean }) {
     this.#entries =
       options.ttlSeconds > 0 && options.maxEntries > 0
-        ? new LRUCache({ max: options.maxEntries, ttl: options.ttlSeconds * 1000, ttlAutopurge: false })
+        ? new LRUCache({
+            max: options.maxEntries,
+            ttl: options.ttlSeconds * 1000,
+            ttlAutopurge: false,
+            // Every removal (evicted for room, expired, deleted, replaced by a set) leaves the index too.
+            dispose: (context, key) => this.#unindex(context.accountabilityProfileId, key),
+          })
         : null;
     this.#listening = options.listening ?? (() => true);
   }
@@ -39,20 +52,40 @@ export class SessionCache {
    * changed): its answer may predate the change that caused the eviction.
    */
   set(key: string, context: SessionContext, generation: number): void {
-    if (generation === this.#generation && this.#listening()) this.#entries?.set(key, context);
+    if (generation !== this.#generation || !this.#listening() || !this.#entries) return;
+    // Set first: replacing an entry disposes the old one (and unindexes its key) before it is indexed again.
+    this.#entries.set(key, context);
+    const profileId = context.accountabilityProfileId;
+    const keys = this.#keysByProfile.get(profileId);
+    if (keys) keys.add(key);
+    else this.#keysByProfile.set(profileId, new Set([key]));
   }
 
-  /** Drops every cached session of one person. Rare (bans), so a scan is cheaper than an index. */
+  /** Drops every cached session of one person: as many steps as they have entries, whatever the cache holds. */
   evictProfile(accountabilityProfileId: string): void {
     this.#generation++;
-    if (!this.#entries) return;
-    for (const [key, context] of this.#entries.entries()) {
-      if (context.accountabilityProfileId === accountabilityProfileId) this.#entries.delete(key);
-    }
+    const keys = this.#keysByProfile.get(accountabilityProfileId);
+    if (!keys || !this.#entries) return;
+    // A copy: each delete disposes its entry, which removes the key from this very set.
+    for (const key of [...keys]) this.#entries.delete(key);
+    this.#keysByProfile.delete(accountabilityProfileId);
   }
 
   clear(): void {
     this.#generation++;
     this.#entries?.clear();
+    this.#keysByProfile.clear();
+  }
+
+  /** How many people have entries (for tests: the index must not outgrow the cache). */
+  get indexedProfiles(): number {
+    return this.#keysByProfile.size;
+  }
+
+  #unindex(profileId: string, key: string): void {
+    const keys = this.#keysByProfile.get(profileId);
+    if (!keys) return;
+    keys.delete(key);
+    if (keys.size === 0) this.#keysByProfile.delete(profileId);
   }
 }
