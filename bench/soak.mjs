@@ -46,6 +46,16 @@ function rssMiB(pid) {
   return kib / 1024;
 }
 
+/**
+ * The server's V8 heap in use, in MiB, from its own /metrics: RSS less this is mostly the embedded
+ * database's WebAssembly memory, so a growth in RSS can be told apart from a growth of the heap.
+ */
+async function heapMiB(base) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const bytes = Number(/^personae_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1]);
+  return bytes / 2 ** 20;
+}
+
 /** CPU time the process has used (user + system), in ms; /proc counts in clock ticks of 10 ms on Linux. */
 function cpuMs(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -56,7 +66,7 @@ const percentile = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(s
 const median = (values) => percentile([...values].sort((a, b) => a - b), 50);
 
 function newWindow() {
-  return { latencies: [], byOperation: new Map(), failures: [], rss: [], cpu: [], databaseCpu: [] };
+  return { latencies: [], byOperation: new Map(), failures: [], rss: [], heap: [], cpu: [], databaseCpu: [] };
 }
 
 /** Runs the load and the sampler until the end; answers one record per window (index 0 is the warm-up). */
@@ -72,9 +82,11 @@ async function drive(base, pid, databaseCpu) {
   const windows = Array.from({ length: settings.windows + 1 }, newWindow);
   const windowAt = (time) => windows[time < measureStart ? 0 : Math.min(settings.windows, 1 + Math.floor((time - measureStart) / windowMs))];
 
+  let samples = 0;
   const sampler = setInterval(() => {
     const window = windowAt(performance.now());
     window.rss.push(rssMiB(pid));
+    if (samples++ % 5 === 0) heapMiB(base).then((mib) => window.heap.push(mib), () => undefined);
     window.cpu.push(cpuMs(pid));
     databaseCpu?.sample().then((ms) => window.databaseCpu.push(ms), () => undefined);
   }, 1000);
@@ -133,6 +145,7 @@ function summarize(window, seconds) {
     failures: window.failures.length,
     failureSamples: [...new Set(window.failures)].slice(0, 5),
     rssMiB: median(window.rss),
+    heapMiB: median(window.heap),
     // The server's CPU per operation: unlike latency, barely moved by other load on the machine.
     serverCpuMsPerOperation: cpuPerOperation(window.cpu, sorted.length, seconds),
     databaseCpuMsPerOperation: cpuPerOperation(window.databaseCpu, sorted.length, seconds),
@@ -150,12 +163,12 @@ const growth = (first, last) => (last - first) / first;
 
 function report(summaries, windowSeconds) {
   console.log(`Soak: ${settings.database}, ${settings.durationSeconds} s (${settings.warmupSeconds} s warm-up), ${settings.rate} op/s target, ${settings.users} clients, Node ${process.version}`);
-  console.log('window   from(s)   op/s    p50 ms   p95 ms   p99 ms   failed   RSS MiB   server CPU ms/op   database CPU ms/op');
+  console.log('window   from(s)   op/s    p50 ms   p95 ms   p99 ms   failed   RSS MiB   heap MiB   server CPU ms/op   database CPU ms/op');
   summaries.forEach((summary, index) => {
     const from = index === 0 ? 0 : settings.warmupSeconds + (index - 1) * windowSeconds;
     const label = index === 0 ? 'warm-up' : String(index);
     console.log(
-      [label.padEnd(7), fmt(from, 0).padStart(7), fmt(summary.perSecond).padStart(7), fmt(summary.p50).padStart(8), fmt(summary.p95).padStart(8), fmt(summary.p99).padStart(8), String(summary.failures).padStart(8), fmt(summary.rssMiB).padStart(9), fmt(summary.serverCpuMsPerOperation, 2).padStart(12), fmt(summary.databaseCpuMsPerOperation, 2).padStart(18)].join('  '),
+      [label.padEnd(7), fmt(from, 0).padStart(7), fmt(summary.perSecond).padStart(7), fmt(summary.p50).padStart(8), fmt(summary.p95).padStart(8), fmt(summary.p99).padStart(8), String(summary.failures).padStart(8), fmt(summary.rssMiB).padStart(9), fmt(summary.heapMiB).padStart(10), fmt(summary.serverCpuMsPerOperation, 2).padStart(12), fmt(summary.databaseCpuMsPerOperation, 2).padStart(18)].join('  '),
     );
   });
   const measured = summaries.slice(1);
@@ -178,6 +191,7 @@ function report(summaries, windowSeconds) {
   console.log(`\ngrowth from the first measured window to the last (limit +${settings.maxGrowthPercent} %):`);
   for (const check of checks) console.log(`  ${check.name.padEnd(12)} ${(check.growth * 100).toFixed(1).padStart(6)} %   ${check.met ? 'MET' : 'MISSED'}`);
   console.log(`  failed requests: ${failures} ${failures === 0 ? 'MET' : 'MISSED'}`);
+  console.log(`  (V8 heap in use: ${(growth(first.heapMiB, last.heapMiB) * 100).toFixed(1)} %; the rest of RSS is mostly the embedded database's memory)`);
   console.log(`  (server CPU per operation, for reading latency on a busy machine: ${(growth(first.serverCpuMsPerOperation, last.serverCpuMsPerOperation) * 100).toFixed(1)} %)`);
   if (Number.isFinite(first.databaseCpuMsPerOperation)) {
     console.log(`  (database CPU per operation, PostgreSQL's backends for the service: ${(growth(first.databaseCpuMsPerOperation, last.databaseCpuMsPerOperation) * 100).toFixed(1)} %)`);

@@ -122,6 +122,12 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   });
   app.decorate('events', events);
   app.addHook('onReady', async () => events.start());
+  // What a request wrote to the outbox is delivered at once, not at the next poll: the poll (long by
+  // default) is only for events written elsewhere (background jobs, the CLI, a node that died).
+  app.addHook('onResponse', (request, _reply, done) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') events.relay.nudge();
+    done();
+  });
   // After in-flight requests answered: the batch in flight commits (or rolls back) before the database closes.
   app.addHook('onClose', async () => events.stop());
   const attemptLimiter = await openAttemptLimiter(config.redisUrl, clock);

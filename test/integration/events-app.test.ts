@@ -8,7 +8,8 @@ import { startTestApp, Visitor, type TestApp } from '../support/app.js';
 
 let test: TestApp;
 beforeAll(async () => {
-  test = await startTestApp();
+  // Events written straight to the outbox (not by a request) wait for the relay's poll: make it short.
+  test = await startTestApp({ env: { EVENT_RELAY_INTERVAL_MS: '200' } });
 });
 afterAll(() => test.close());
 
@@ -42,6 +43,22 @@ describe('in-process subscribers', () => {
       { id: expect.any(String), type: 'PersonBanned', payload: { accountabilityProfileId: profileId }, occurredAt: expect.any(String) },
     ]);
     expect(all.map((event) => event.type)).toContain('LegalHoldChanged');
+  });
+
+  it('a request\'s events are delivered as it answers, without waiting for the relay\'s poll', async () => {
+    const node = await startTestApp({ env: { EVENT_RELAY_INTERVAL_MS: '60000' } });
+    try {
+      const created: string[] = [];
+      node.app.events.bus.subscribe('PersonaCreated', (event) => void created.push(event.payload.personaId));
+      const visitor = new Visitor(node.app);
+      await visitor.start();
+      const answer = await visitor.request('POST', '/personas', { displayName: 'Second Otter' });
+      expect(answer.statusCode).toBe(201);
+      // A minute's poll would miss this by far: the request itself woke the relay.
+      await vi.waitFor(() => expect(created).toContain(answer.json().persona.id), { timeout: 3000 });
+    } finally {
+      await node.close();
+    }
   });
 
   it('a throwing subscriber is logged (id and type, no payload) and does not stop the others; it is not retried', async () => {
