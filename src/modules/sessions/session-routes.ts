@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type, { type Static, type TObject } from 'typebox';
 import { body, errorResponses } from '../../http/schemas.js';
 import { currentVisitor, signedInCaller } from '../../http/visitor.js';
-import { NOT_STARTED, toPublicSession } from './session.js';
+import { NOT_STARTED, toPublicSession, type SessionContext } from './session.js';
 import type { SessionService } from './session-service.js';
 
 const personaProperties = {
@@ -39,15 +39,14 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ sessions: SessionService
   app.get(
     '/session',
     { schema: { tags: ['session'], summary: 'Who am I?', response: { 200: SessionBody } } },
-    async (request, reply) => {
-      // Without a session cookie (most visitors) straight to the guest lookup, as before sign-in existed.
-      const context =
-        request.sessionToken !== null || request.accessToken !== null
-          ? await currentVisitor(request, reply, sessions)
-          : request.anon.isNew
-            ? null
-            : await sessions.resolve(request.anon.token);
-      return { ...(context ? toPublicSession(context) : NOT_STARTED), correlationId: request.id };
+    (request, reply) => {
+      const answer = (context: SessionContext | null) => ({ ...(context ? toPublicSession(context) : NOT_STARTED), correlationId: request.id });
+      if (request.sessionToken !== null || request.accessToken !== null) return currentVisitor(request, reply, sessions).then(answer);
+      // Without a session cookie (most visitors) straight to the guest lookup, as before sign-in
+      // existed; a cache hit answers synchronously (no promise, no extra turn of the event loop).
+      if (request.anon.isNew) return answer(null);
+      const cached = sessions.cachedGuest(request.anon.token);
+      return cached ? answer(cached) : sessions.resolve(request.anon.token).then(answer);
     },
   );
 
