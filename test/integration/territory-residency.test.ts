@@ -255,11 +255,11 @@ describe.skipIf(!postgresUrl)('a territory on its own database', () => {
 
   /**
    * Makes the global transaction fail at COMMIT, after every write (the territory's included), when it
-   * inserted into `table`: a deferred constraint trigger. Answers the function that removes it.
+   * inserted into `table` (or deleted from it): a deferred constraint trigger. Answers the function that removes it.
    */
-  async function failAtCommit(table: string): Promise<() => Promise<void>> {
+  async function failAtCommit(table: string, event: 'insert' | 'delete' = 'insert'): Promise<() => Promise<void>> {
     await sql.raw(`create function fail_at_commit() returns trigger language plpgsql as $$ begin raise exception 'failed at commit'; end; $$`).execute(test.database.db);
-    await sql.raw(`create constraint trigger fail_at_commit after insert on ${table} deferrable initially deferred for each row execute function fail_at_commit()`).execute(test.database.db);
+    await sql.raw(`create constraint trigger fail_at_commit after ${event} on ${table} deferrable initially deferred for each row execute function fail_at_commit()`).execute(test.database.db);
     return async () => {
       await sql.raw(`drop trigger fail_at_commit on ${table}`).execute(test.database.db);
       await sql.raw('drop function fail_at_commit()').execute(test.database.db);
@@ -315,6 +315,44 @@ describe.skipIf(!postgresUrl)('a territory on its own database', () => {
     expect((await browser.request('GET', '/identity-link')).json().identityData).toEqual(data.identityData);
     expect((await browser.login(person)).statusCode).toBe(200);
     expect((await browser.request('GET', '/identity-link')).json().identityData).toEqual(data.identityData);
+  });
+
+  it("a guest brought along into a person there, whose merge fails at its commit, keeps its appeal statement and wallet key", async () => {
+    const guest = new Browser(test.app);
+    const personaId = (await guest.request('POST', '/session')).json().persona.id as string;
+    expectOk(await guest.request('POST', `/api/v2/profiles/${personaId}/session-wallet`), 201);
+    const appeal = await test.app.inject({ method: 'POST', url: '/admin/appeals', headers: test.adminHeaders, payload: { personaId, statement: 'A guest\'s own words.' } });
+    expect(appeal.statusCode, appeal.body).toBe(201);
+    const appealId = appeal.json().appeal.id as string;
+    const { accountability_profile_id: guestProfile } = await test.database.db.selectFrom('personas').select('accountability_profile_id').where('id', '=', personaId).executeTakeFirstOrThrow();
+    const person = new Browser(test.app);
+    expect((await person.request('POST', '/auth/register', { ...newPerson('merge-fails'), territory: 'no' })).statusCode).toBe(201);
+    person.jar.set('anon_id', guest.jar.get('anon_id')!);
+    /** Whose statement and wallet key each database holds. */
+    const holders = async () => {
+      const of = async (db: Db, code: string) => ({
+        statements: (await sql<{ p: string }>`select accountability_profile_id as p from ${sql.table(`territory_${code}.appeal_statements`)} where appeal_id = ${appealId}`.execute(db)).rows.map((row) => row.p),
+        keys: (await sql<{ p: string }>`select accountability_profile_id as p from ${sql.table(`territory_${code}.persona_wallet_keys`)} where persona_id = ${personaId}`.execute(db)).rows.map((row) => row.p),
+      });
+      return { main: await of(test.database.db, 'main'), no: await of(direct, 'no') };
+    };
+    expect(await holders()).toEqual({ main: { statements: [guestProfile], keys: [guestProfile] }, no: { statements: [], keys: [] } });
+
+    // The merge deletes the guest's accountability profile; nothing else in this request deletes one.
+    const restore = await failAtCommit('accountability_profiles', 'delete');
+    try {
+      const failed = await person.request('POST', '/api/v2/auth/link-accounts', { targetType: 'guest' });
+      expect([failed.statusCode, failed.json().code]).toEqual([500, 'INTERNAL_ERROR']);
+    } finally {
+      await restore();
+    }
+    // The copies the merge wrote into the second database are gone again; the guest still holds its own.
+    expect(await holders()).toEqual({ main: { statements: [guestProfile], keys: [guestProfile] }, no: { statements: [], keys: [] } });
+
+    expectOk(await person.request('POST', '/api/v2/auth/link-accounts', { targetType: 'guest' }));
+    const { accountability_profile_id: personProfile } = await test.database.db.selectFrom('personas').select('accountability_profile_id').where('id', '=', personaId).executeTakeFirstOrThrow();
+    expect(personProfile).not.toBe(guestProfile);
+    expect(await holders()).toEqual({ main: { statements: [], keys: [] }, no: { statements: [personProfile], keys: [personProfile] } });
   });
 
   it('erases an identity from the second database too', async () => {
