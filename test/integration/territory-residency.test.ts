@@ -7,7 +7,8 @@ import { openTerritoryDatabases, type TerritoryDatabases } from '../../src/db/te
 import { createMoveRepository } from '../../src/modules/citizenships/move-repository.js';
 import { createMoveService } from '../../src/modules/citizenships/move-service.js';
 import { createTerritoryRowsRepository } from '../../src/modules/citizenships/territory-rows-repository.js';
-import { createSessionLabelStore } from '../../src/modules/sessions/session-label-repository.js';
+import { createOrphanRepository } from '../../src/modules/orphans/orphan-repository.js';
+import { createOrphanSweeper } from '../../src/modules/orphans/orphan-sweep-service.js';
 import { EmailBox, normalizeEmail } from '../../src/crypto/email-box.js';
 import { TokenHasher } from '../../src/crypto/tokens.js';
 import { didKeyOf } from '../../src/auth/key/did-key.js';
@@ -216,8 +217,9 @@ describe.skipIf(!postgresUrl)('a territory on its own database', () => {
     expect(first.deviceLabel).toBe('Firefox on Linux');
     expectOk(await again.browser.request('DELETE', `/api/v2/auth/sessions/${first.id}`));
     expect((await rowsOf(direct, 'no')).labels).toEqual(['Chrome on macOS', 'Firefox on Linux']);
-    await sql`update territory_no.session_labels set created_at = now() - interval '1 hour' where account_id = ${person.accountId}`.execute(direct);
-    expect(await createSessionLabelStore(test.database.db, databases).sweep()).toBeGreaterThanOrEqual(1);
+    const anHourLater = { now: () => new Date(Date.now() + 3_600_000) };
+    const swept = await createOrphanSweeper({ orphans: createOrphanRepository(test.database.db, databases), clock: anHourLater, graceSeconds: 600, pageSize: 2 }).sweep();
+    expect(swept.deleted.session_labels).toBeGreaterThanOrEqual(1);
     expect((await rowsOf(direct, 'no')).labels).toEqual(['Chrome on macOS']);
 
     // Deleting the identity reaches the second database.
