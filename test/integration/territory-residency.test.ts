@@ -357,6 +357,21 @@ describe.skipIf(!postgresUrl)('a territory on its own database', () => {
     expect(await holders()).toEqual({ main: { statements: [], keys: [] }, no: { statements: [personProfile], keys: [personProfile] } });
   });
 
+  it('an invitation there with an address, whose global transaction fails at its commit, leaves no address in the second database', async () => {
+    const before = await countIn(direct, 'invitation_emails');
+    const invite = () => test.app.inject({ method: 'POST', url: '/admin/invitations', headers: test.adminHeaders, payload: { territory: 'no', kind: 'single_use', email: `invited-${Date.now()}@example.org` } });
+    const restore = await failAtCommit('invitations');
+    try {
+      const failed = await invite();
+      expect([failed.statusCode, failed.json().code]).toEqual([500, 'INTERNAL_ERROR']);
+    } finally {
+      await restore();
+    }
+    expect(await countIn(direct, 'invitation_emails')).toBe(before);
+    expect((await invite()).statusCode).toBe(201);
+    expect(await countIn(direct, 'invitation_emails')).toBe(before + 1);
+  });
+
   it('erases an identity from the second database too', async () => {
     const { email: _email, ...person } = newPerson('gone');
     const handle = `gon_${Date.now().toString(36)}`;
