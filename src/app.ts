@@ -237,7 +237,8 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     clock,
   });
   const housekeeping = scheduleHousekeeping({
-    config, db: database.db, databaseKind: database.kind, clock, logger, accountSecrets: federation.accountSecrets, sessionLabels: federation.sessionLabels,
+    config, db: database.db, databaseKind: database.kind, clock, logger, accountSecrets: federation.accountSecrets,
+    territoryDatabases: federation.territoryDatabases, registry: metrics.registry,
     bumpIdentityGeneration: () => lookups.generation.bump(),
   });
   app.addHook('onClose', () => Promise.all(housekeeping.map((task) => task.stop())).then(() => undefined));

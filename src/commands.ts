@@ -6,7 +6,8 @@ import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { openTerritoryDatabases } from './db/territory-databases.js';
 import { createAccountSecretStore } from './modules/accounts/account-secret-repository.js';
-import { createSessionLabelStore } from './modules/sessions/session-label-repository.js';
+import { createOrphanRepository } from './modules/orphans/orphan-repository.js';
+import { createOrphanSweeper } from './modules/orphans/orphan-sweep-service.js';
 import { createPurgeRepository } from './modules/personas/purge-repository.js';
 import { createPurgeService } from './modules/personas/purge-service.js';
 import { createConfiguredRetention } from './jobs/configured-retention.js';
@@ -19,6 +20,8 @@ export const USAGE = [
   '  migrate   apply every pending database migration',
   '  purge     hard-delete personas past their grace period (not under a legal hold or an open appeal)',
   '  prune     delete delivered events, spent challenges and ended sessions past their retention',
+  '  sweep-orphans   delete territory rows whose account, session, profile, persona, appeal or invitation',
+  '                  does not exist (ended sessions\' labels, rows left by a crash), once ORPHAN_GRACE_SECONDS old',
   '  territories [create|update] …   list, create or change territories (audited, actor `cli`)',
   '',
   TERRITORIES_USAGE,
@@ -41,12 +44,23 @@ const COMMANDS: Record<string, (database: DatabaseHandle, print: Print, context:
 
   // For cron, when the in-process task is off (PURGE_INTERVAL_SECONDS=0); safe beside running nodes.
   async purge(database, print, { config }) {
-    // A purged persona's wallet key lives in its person's territory, wherever that is; so do session labels.
+    // A purged persona's wallet key lives in its person's territory, wherever that is.
     const territories = openTerritoryDatabases(database.db, config.federation.territoryDatabaseUrls);
     const secrets = createAccountSecretStore(database.db, territories);
-    const report = await createPurgeService({ purge: createPurgeRepository(database.db, secrets), clock: systemClock, sessionLabels: createSessionLabelStore(database.db, territories) }).run().finally(() => territories.close());
+    const report = await createPurgeService({ purge: createPurgeRepository(database.db, secrets), clock: systemClock }).run().finally(() => territories.close());
     if (report.purged > 0) await bumpIdentityGeneration(config);
-    print(`purged ${report.purged} persona(s); released ${report.holdsReleased} display-name hold(s); forgot ${report.retiredMethodsForgotten} retired sign-in method(s); swept ${report.sessionLabelsSwept} ended session label(s)`);
+    print(`purged ${report.purged} persona(s); released ${report.holdsReleased} display-name hold(s); forgot ${report.retiredMethodsForgotten} retired sign-in method(s)`);
+  },
+
+  // For cron, when the in-process sweep is off (ORPHAN_SWEEP_INTERVAL_SECONDS=0); safe beside running nodes.
+  // Voluntary identification nothing points at needs two sweeps of one process (it carries no time): the service's.
+  async 'sweep-orphans'(database, print, { config }) {
+    const territories = openTerritoryDatabases(database.db, config.federation.territoryDatabaseUrls);
+    const sweeper = createOrphanSweeper({ orphans: createOrphanRepository(database.db, territories), clock: systemClock, graceSeconds: config.orphanSweep.graceSeconds });
+    const report = await sweeper.sweep().finally(() => territories.close());
+    const tables = Object.entries(report.deleted).map(([table, rows]) => `${table} ${rows}`);
+    print(`deleted ${report.total} orphaned territory row(s)${tables.length > 0 ? ` (${tables.join(', ')})` : ''}`);
+    if (report.failed.length > 0) throw new AppError('SERVICE_UNAVAILABLE', `could not sweep territory ${report.failed.join(', ')}; run it again once reachable`);
   },
 
   // For cron, when the in-process task is off (PRUNE_INTERVAL_SECONDS=0); safe beside running nodes.

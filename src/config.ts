@@ -43,6 +43,10 @@ const EnvironmentSchema = Type.Object({
   PRUNE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 604_800, default: 3600 }),
   // Where autovacuum does not run (the embedded database, a server with autovacuum off): how often tables are analyzed and vacuumed as it would (0: never).
   TABLE_MAINTENANCE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 60 }),
+  // How often territory rows whose global owner does not exist are deleted (0: only `node dist/cli.js sweep-orphans`),
+  // once older than the grace (longer than any transaction runs: a remote row commits before its owner does).
+  ORPHAN_SWEEP_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 604_800, default: 3600 }),
+  ORPHAN_GRACE_SECONDS: Type.Integer({ minimum: 60, maximum: 604_800, default: 600 }),
   EVENT_RETENTION_SECONDS: Type.Integer({ minimum: 60, maximum: 315_360_000, default: 604_800 }),
   EXPIRED_RETENTION_SECONDS: Type.Integer({ minimum: 60, maximum: 315_360_000, default: 86_400 }),
   NATS_URL: Type.Optional(Type.String({ pattern: '^(nats|tls)://' })),
@@ -144,6 +148,8 @@ export interface Config {
   readonly retention: { readonly intervalSeconds: number; readonly eventSeconds: number; readonly expiredSeconds: number };
   /** How often tables get autovacuum's statistics and vacuuming where autovacuum does not run; 0 never. */
   readonly tableMaintenanceIntervalSeconds: number;
+  /** The sweep of orphaned territory rows: how often (0: never in process), and how old a row must be. */
+  readonly orphanSweep: { readonly intervalSeconds: number; readonly graceSeconds: number };
   readonly events: {
     readonly natsUrl: string | undefined;
     readonly natsSubjectPrefix: string;
@@ -233,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     purgeIntervalSeconds: parsed.PURGE_INTERVAL_SECONDS,
     tableMaintenanceIntervalSeconds: parsed.TABLE_MAINTENANCE_INTERVAL_SECONDS,
+    orphanSweep: Object.freeze({ intervalSeconds: parsed.ORPHAN_SWEEP_INTERVAL_SECONDS, graceSeconds: parsed.ORPHAN_GRACE_SECONDS }),
     retention: Object.freeze({
       intervalSeconds: parsed.PRUNE_INTERVAL_SECONDS,
       eventSeconds: parsed.EVENT_RETENTION_SECONDS,

@@ -13,7 +13,8 @@ import type { Db, Tx } from './database.js';
  * transaction still holds its locks when the work itself throws; a failing COMMIT can only be
  * answered after it, and a process that dies in between leaves the remote rows (unreachable: they
  * name accounts, sessions or tokens the global database never committed). An undo that fails (the
- * remote server gone as well) is given up the same way.
+ * remote server gone as well) is given up the same way. Such rows are the orphan sweep's
+ * (src/modules/orphans): it deletes them once older than any transaction can run.
  */
 interface Pending {
   readonly undos: Array<() => Promise<unknown>>;

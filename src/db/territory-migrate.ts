@@ -6,6 +6,7 @@ import * as keyCredentials from './territory-migrations/t0003-key-credentials.js
 import * as walletKeys from './territory-migrations/t0004-persona-wallet-keys.js';
 import * as passkeysAndLabels from './territory-migrations/t0005-passkeys-session-labels.js';
 import * as appealsIdentification from './territory-migrations/t0006-appeals-identification.js';
+import * as writtenAt from './territory-migrations/t0007-written-at.js';
 
 type TerritoryMigration = { up(db: Kysely<unknown>, schema: string): Promise<void> };
 
@@ -17,6 +18,7 @@ const TERRITORY_MIGRATIONS: Record<string, TerritoryMigration> = {
   't0004-persona-wallet-keys': walletKeys,
   't0005-passkeys-session-labels': passkeysAndLabels,
   't0006-appeals-identification': appealsIdentification,
+  't0007-written-at': writtenAt,
 };
 
 /**

@@ -32,6 +32,7 @@ export interface InvitationEmailsTable {
   lookup_key: Buffer;
   key_id: string;
   sealed: Buffer;
+  created_at: CreatedAt;
 }
 
 /** A sign-in method's identifier (an email address, or another method's), sealed with its key id. */
@@ -39,6 +40,7 @@ export interface SealedIdentifierTable {
   account_id: string;
   key_id: string;
   sealed: Buffer;
+  created_at: CreatedAt;
 }
 
 /** An argon2id hash in PHC string form (the parameters travel with it, so they can be upgraded). */

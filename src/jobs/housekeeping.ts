@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { DatabaseHandle, Db } from '../db/database.js';
@@ -6,7 +7,10 @@ import { createTableMaintenance, type MaintenanceReport } from '../db/table-main
 import type { AccountSecretStore } from '../modules/accounts/account-secret-repository.js';
 import { createPurgeRepository } from '../modules/personas/purge-repository.js';
 import { createPurgeService } from '../modules/personas/purge-service.js';
-import type { SessionLabelStore } from '../modules/sessions/session-label-repository.js';
+import type { TerritoryDatabases } from '../db/territory-databases.js';
+import { orphanCounter } from '../modules/orphans/orphan-metrics.js';
+import { createOrphanRepository } from '../modules/orphans/orphan-repository.js';
+import { createOrphanSweeper, type OrphanSweepReport } from '../modules/orphans/orphan-sweep-service.js';
 import type { PruneReport } from '../modules/retention/retention-service.js';
 import { createConfiguredRetention } from './configured-retention.js';
 import { scheduleEvery, type PeriodicTask } from './periodic-task.js';
@@ -19,20 +23,23 @@ export interface HousekeepingDeps {
   readonly clock: Clock;
   readonly logger: FastifyBaseLogger;
   readonly accountSecrets: AccountSecretStore;
-  readonly sessionLabels: SessionLabelStore;
+  /** Where each territory lives, for the orphan sweep. */
+  readonly territoryDatabases: TerritoryDatabases;
+  /** The service's metrics, where the orphan sweep counts what it deletes. */
+  readonly registry: Registry;
   /** Bumps the public identity generation: a purge changes identities outside any HTTP request. */
   readonly bumpIdentityGeneration: () => Promise<void>;
 }
 
 /**
  * The periodic jobs of a service process, as configured (an interval of 0 turns one off): the purge,
- * the prune, and table maintenance where autovacuum does not run.
+ * the prune, the sweep of orphaned territory rows, and table maintenance where autovacuum does not run.
  */
 export function scheduleHousekeeping(deps: HousekeepingDeps): PeriodicTask[] {
   const { config, db, clock, logger } = deps;
   const tasks: PeriodicTask[] = [];
   if (config.purgeIntervalSeconds > 0) {
-    const purge = createPurgeService({ purge: createPurgeRepository(db, deps.accountSecrets), clock, sessionLabels: deps.sessionLabels });
+    const purge = createPurgeService({ purge: createPurgeRepository(db, deps.accountSecrets), clock });
     // A purged persona was already hidden; the bump keeps "every change outside HTTP bumps" without exceptions.
     const run = async () => {
       const report = await purge.run();
@@ -40,7 +47,7 @@ export function scheduleHousekeeping(deps: HousekeepingDeps): PeriodicTask[] {
       return report;
     };
     const worthLogging = (report: Awaited<ReturnType<typeof run>>) =>
-      report.purged > 0 || report.holdsReleased > 0 || report.retiredMethodsForgotten > 0 || report.sessionLabelsSwept > 0;
+      report.purged > 0 || report.holdsReleased > 0 || report.retiredMethodsForgotten > 0;
     tasks.push(scheduleEvery('purge', config.purgeIntervalSeconds, run, worthLogging, logger));
   }
   if (config.retention.intervalSeconds > 0) {
@@ -48,6 +55,18 @@ export function scheduleHousekeeping(deps: HousekeepingDeps): PeriodicTask[] {
     const retention = createConfiguredRetention(config, db, clock);
     const worthLogging = (report: PruneReport) => Object.values(report).some((count) => count > 0);
     tasks.push(scheduleEvery('prune', config.retention.intervalSeconds, () => retention.prune(), worthLogging, logger));
+  }
+  if (config.orphanSweep.intervalSeconds > 0) {
+    // With several nodes each runs it: a row two of them delete at once is simply gone.
+    const orphans = createOrphanSweeper({
+      orphans: createOrphanRepository(db, deps.territoryDatabases),
+      clock,
+      graceSeconds: config.orphanSweep.graceSeconds,
+      counted: orphanCounter(deps.registry),
+      failedTerritory: (territory, error) => logger.error({ err: error, territory }, 'orphan sweep of a territory failed'),
+    });
+    const worthLogging = (report: OrphanSweepReport) => report.total > 0 || report.failed.length > 0;
+    tasks.push(scheduleEvery('orphan sweep', config.orphanSweep.intervalSeconds, () => orphans.sweep(), worthLogging, logger));
   }
   if (config.tableMaintenanceIntervalSeconds > 0) {
     const maintenance = createTableMaintenance({ db, kind: deps.databaseKind });

@@ -88,7 +88,7 @@ describe('the purge', () => {
     const { persona } = await deactivated();
     const at = later(91);
     await purgeAt(at);
-    expect(await purgeAt(at)).toEqual({ purged: 0, holdsReleased: 0, retiredMethodsForgotten: 0, sessionLabelsSwept: 0 });
+    expect(await purgeAt(at)).toEqual({ purged: 0, holdsReleased: 0, retiredMethodsForgotten: 0 });
     expect(await purgedEvents(persona.id)).toBe(1);
   });
 
@@ -204,7 +204,7 @@ describe('the purge command (npm run purge, node dist/cli.js purge)', () => {
         await database.close();
       }
       expect(await run('purge')).toBe(0);
-      expect(lines.at(-1)).toBe('purged 1 persona(s); released 0 display-name hold(s); forgot 0 retired sign-in method(s); swept 0 ended session label(s)');
+      expect(lines.at(-1)).toBe('purged 1 persona(s); released 0 display-name hold(s); forgot 0 retired sign-in method(s)');
       const reopened = open();
       try {
         expect(await reopened.db.selectFrom('personas').select('id').where('id', '=', seeded).execute()).toEqual([]);

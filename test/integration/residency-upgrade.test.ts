@@ -186,6 +186,7 @@ describe('upgrading an installation to 0008', () => {
       const applied = await sql<{ name: string }>`select name from ${sql.table(`territory_${code}.kysely_migration`)} order by name`.execute(database.db);
       expect(applied.rows.map((row) => row.name)).toEqual([
         't0001-residents', 't0002-sign-in-secrets', 't0003-key-credentials', 't0004-persona-wallet-keys', 't0005-passkeys-session-labels', 't0006-appeals-identification',
+        't0007-written-at',
       ]);
     }
     await migrateToLatest(database.db);

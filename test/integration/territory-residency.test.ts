@@ -7,7 +7,8 @@ import { openTerritoryDatabases, type TerritoryDatabases } from '../../src/db/te
 import { createMoveRepository } from '../../src/modules/citizenships/move-repository.js';
 import { createMoveService } from '../../src/modules/citizenships/move-service.js';
 import { createTerritoryRowsRepository } from '../../src/modules/citizenships/territory-rows-repository.js';
-import { createSessionLabelStore } from '../../src/modules/sessions/session-label-repository.js';
+import { createOrphanRepository } from '../../src/modules/orphans/orphan-repository.js';
+import { createOrphanSweeper } from '../../src/modules/orphans/orphan-sweep-service.js';
 import { EmailBox, normalizeEmail } from '../../src/crypto/email-box.js';
 import { TokenHasher } from '../../src/crypto/tokens.js';
 import { didKeyOf } from '../../src/auth/key/did-key.js';
@@ -216,8 +217,9 @@ describe.skipIf(!postgresUrl)('a territory on its own database', () => {
     expect(first.deviceLabel).toBe('Firefox on Linux');
     expectOk(await again.browser.request('DELETE', `/api/v2/auth/sessions/${first.id}`));
     expect((await rowsOf(direct, 'no')).labels).toEqual(['Chrome on macOS', 'Firefox on Linux']);
-    await sql`update territory_no.session_labels set created_at = now() - interval '1 hour' where account_id = ${person.accountId}`.execute(direct);
-    expect(await createSessionLabelStore(test.database.db, databases).sweep()).toBeGreaterThanOrEqual(1);
+    const anHourLater = { now: () => new Date(Date.now() + 3_600_000) };
+    const swept = await createOrphanSweeper({ orphans: createOrphanRepository(test.database.db, databases), clock: anHourLater, graceSeconds: 600, pageSize: 2 }).sweep();
+    expect(swept.deleted.session_labels).toBeGreaterThanOrEqual(1);
     expect((await rowsOf(direct, 'no')).labels).toEqual(['Chrome on macOS']);
 
     // Deleting the identity reaches the second database.
@@ -255,11 +257,11 @@ describe.skipIf(!postgresUrl)('a territory on its own database', () => {
 
   /**
    * Makes the global transaction fail at COMMIT, after every write (the territory's included), when it
-   * inserted into `table`: a deferred constraint trigger. Answers the function that removes it.
+   * inserted into `table` (or deleted from it): a deferred constraint trigger. Answers the function that removes it.
    */
-  async function failAtCommit(table: string): Promise<() => Promise<void>> {
+  async function failAtCommit(table: string, event: 'insert' | 'delete' = 'insert'): Promise<() => Promise<void>> {
     await sql.raw(`create function fail_at_commit() returns trigger language plpgsql as $$ begin raise exception 'failed at commit'; end; $$`).execute(test.database.db);
-    await sql.raw(`create constraint trigger fail_at_commit after insert on ${table} deferrable initially deferred for each row execute function fail_at_commit()`).execute(test.database.db);
+    await sql.raw(`create constraint trigger fail_at_commit after ${event} on ${table} deferrable initially deferred for each row execute function fail_at_commit()`).execute(test.database.db);
     return async () => {
       await sql.raw(`drop trigger fail_at_commit on ${table}`).execute(test.database.db);
       await sql.raw('drop function fail_at_commit()').execute(test.database.db);
@@ -315,6 +317,59 @@ describe.skipIf(!postgresUrl)('a territory on its own database', () => {
     expect((await browser.request('GET', '/identity-link')).json().identityData).toEqual(data.identityData);
     expect((await browser.login(person)).statusCode).toBe(200);
     expect((await browser.request('GET', '/identity-link')).json().identityData).toEqual(data.identityData);
+  });
+
+  it("a guest brought along into a person there, whose merge fails at its commit, keeps its appeal statement and wallet key", async () => {
+    const guest = new Browser(test.app);
+    const personaId = (await guest.request('POST', '/session')).json().persona.id as string;
+    expectOk(await guest.request('POST', `/api/v2/profiles/${personaId}/session-wallet`), 201);
+    const appeal = await test.app.inject({ method: 'POST', url: '/admin/appeals', headers: test.adminHeaders, payload: { personaId, statement: 'A guest\'s own words.' } });
+    expect(appeal.statusCode, appeal.body).toBe(201);
+    const appealId = appeal.json().appeal.id as string;
+    const { accountability_profile_id: guestProfile } = await test.database.db.selectFrom('personas').select('accountability_profile_id').where('id', '=', personaId).executeTakeFirstOrThrow();
+    const person = new Browser(test.app);
+    expect((await person.request('POST', '/auth/register', { ...newPerson('merge-fails'), territory: 'no' })).statusCode).toBe(201);
+    person.jar.set('anon_id', guest.jar.get('anon_id')!);
+    /** Whose statement and wallet key each database holds. */
+    const holders = async () => {
+      const of = async (db: Db, code: string) => ({
+        statements: (await sql<{ p: string }>`select accountability_profile_id as p from ${sql.table(`territory_${code}.appeal_statements`)} where appeal_id = ${appealId}`.execute(db)).rows.map((row) => row.p),
+        keys: (await sql<{ p: string }>`select accountability_profile_id as p from ${sql.table(`territory_${code}.persona_wallet_keys`)} where persona_id = ${personaId}`.execute(db)).rows.map((row) => row.p),
+      });
+      return { main: await of(test.database.db, 'main'), no: await of(direct, 'no') };
+    };
+    expect(await holders()).toEqual({ main: { statements: [guestProfile], keys: [guestProfile] }, no: { statements: [], keys: [] } });
+
+    // The merge deletes the guest's accountability profile; nothing else in this request deletes one.
+    const restore = await failAtCommit('accountability_profiles', 'delete');
+    try {
+      const failed = await person.request('POST', '/api/v2/auth/link-accounts', { targetType: 'guest' });
+      expect([failed.statusCode, failed.json().code]).toEqual([500, 'INTERNAL_ERROR']);
+    } finally {
+      await restore();
+    }
+    // The copies the merge wrote into the second database are gone again; the guest still holds its own.
+    expect(await holders()).toEqual({ main: { statements: [guestProfile], keys: [guestProfile] }, no: { statements: [], keys: [] } });
+
+    expectOk(await person.request('POST', '/api/v2/auth/link-accounts', { targetType: 'guest' }));
+    const { accountability_profile_id: personProfile } = await test.database.db.selectFrom('personas').select('accountability_profile_id').where('id', '=', personaId).executeTakeFirstOrThrow();
+    expect(personProfile).not.toBe(guestProfile);
+    expect(await holders()).toEqual({ main: { statements: [], keys: [] }, no: { statements: [personProfile], keys: [personProfile] } });
+  });
+
+  it('an invitation there with an address, whose global transaction fails at its commit, leaves no address in the second database', async () => {
+    const before = await countIn(direct, 'invitation_emails');
+    const invite = () => test.app.inject({ method: 'POST', url: '/admin/invitations', headers: test.adminHeaders, payload: { territory: 'no', kind: 'single_use', email: `invited-${Date.now()}@example.org` } });
+    const restore = await failAtCommit('invitations');
+    try {
+      const failed = await invite();
+      expect([failed.statusCode, failed.json().code]).toEqual([500, 'INTERNAL_ERROR']);
+    } finally {
+      await restore();
+    }
+    expect(await countIn(direct, 'invitation_emails')).toBe(before);
+    expect((await invite()).statusCode).toBe(201);
+    expect(await countIn(direct, 'invitation_emails')).toBe(before + 1);
   });
 
   it('erases an identity from the second database too', async () => {

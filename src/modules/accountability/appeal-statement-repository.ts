@@ -24,8 +24,9 @@ export interface AppealStatementStore {
    */
   read(appeals: readonly AppealOwner[], trx?: Tx): Promise<ReadonlyMap<string, string>>;
   /**
-   * Merging people (`fromId` into `intoId`, inside the merge's transaction): the statements become
-   * `intoId`'s and move to `intoId`'s territory.
+   * Merging people (`fromId` into `intoId`, inside the merge's transaction, as its last writes): the
+   * statements become `intoId`'s and move to `intoId`'s territory. On a remote territory each step
+   * commits at once and is taken back should the merge not commit (see crossDatabaseTransaction).
    */
   rehome(trx: Tx, fromId: string, intoId: string): Promise<void>;
 }
@@ -75,17 +76,26 @@ export function createAppealStatementStore(db: Db, territories: TerritoryDatabas
       const source = territories.of(from, trx);
       const rows = await source.selectFrom('appeal_statements').selectAll().where('accountability_profile_id', '=', fromId).execute();
       if (rows.length === 0) return;
+      const ids = rows.map((row) => row.appeal_id);
+      // Each step on a remote territory commits at once: should the merge not commit, it is taken back.
       if (from === into) {
-        await source.updateTable('appeal_statements').set({ accountability_profile_id: intoId }).where('accountability_profile_id', '=', fromId).execute();
+        await source.updateTable('appeal_statements').set({ accountability_profile_id: intoId }).where('appeal_id', 'in', ids).execute();
+        territories.undoIfAborted(from, trx, (remote) => remote.updateTable('appeal_statements').set({ accountability_profile_id: fromId }).where('appeal_id', 'in', ids).execute());
         return;
       }
-      await territories
+      const copied = await territories
         .of(into, trx)
         .insertInto('appeal_statements')
-        .values(rows.map((row) => ({ appeal_id: row.appeal_id, accountability_profile_id: intoId, statement: row.statement, written_at: row.written_at })))
+        .values(rows.map((row) => ({ ...row, accountability_profile_id: intoId })))
         .onConflict((conflict) => conflict.column('appeal_id').doNothing())
+        .returning('appeal_id')
         .execute();
-      await source.deleteFrom('appeal_statements').where('accountability_profile_id', '=', fromId).execute();
+      const written = copied.map((row) => row.appeal_id);
+      // Only the copies this merge wrote: one already there was not its to take back.
+      if (written.length > 0) territories.undoIfAborted(into, trx, (remote) => remote.deleteFrom('appeal_statements').where('appeal_id', 'in', written).execute());
+      await source.deleteFrom('appeal_statements').where('appeal_id', 'in', ids).execute();
+      // Runs first (undos run newest first): the statements are back with the guest before their copies go.
+      territories.undoIfAborted(from, trx, (remote) => remote.insertInto('appeal_statements').values(rows).onConflict((conflict) => conflict.column('appeal_id').doNothing()).execute());
     },
   };
 }

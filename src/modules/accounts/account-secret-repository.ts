@@ -66,7 +66,8 @@ export interface AccountSecretStore {
   eraseAccount(trx: Tx, owner: SecretOwner): Promise<void>;
   /**
    * A person absorbed another (a guest brought along): the session-wallet keys of the personas that
-   * came with it pass to the person, in the person's territory, so moves and erasure find them.
+   * came with it pass to the person, in the person's territory, so moves and erasure find them
+   * (written LAST too, and taken back from a remote territory should the merge not commit).
    */
   rehomeWalletKeys(trx: Tx, fromProfileId: string, intoProfileId: string): Promise<void>;
 }
@@ -240,19 +241,30 @@ export function createAccountSecretStore(db: Db, territories: TerritoryDatabases
     async rehomeWalletKeys(trx, fromProfileId, intoProfileId) {
       const [from, into] = [await territoryForWrite(trx, fromProfileId), await territoryForWrite(trx, intoProfileId)];
       const source = territories.of(from, trx);
-      if (from === into) {
-        await source.updateTable('persona_wallet_keys').set({ accountability_profile_id: intoProfileId }).where('accountability_profile_id', '=', fromProfileId).execute();
-        return;
-      }
       const rows = await source.selectFrom('persona_wallet_keys').selectAll().where('accountability_profile_id', '=', fromProfileId).execute();
       if (rows.length === 0) return;
-      await territories
+      const personas = rows.map((row) => row.persona_id);
+      // Each step on a remote territory commits at once: should the merge not commit, it is taken back.
+      if (from === into) {
+        await source.updateTable('persona_wallet_keys').set({ accountability_profile_id: intoProfileId }).where('persona_id', 'in', personas).execute();
+        territories.undoIfAborted(from, trx, (remote) =>
+          remote.updateTable('persona_wallet_keys').set({ accountability_profile_id: fromProfileId }).where('persona_id', 'in', personas).execute(),
+        );
+        return;
+      }
+      const copied = await territories
         .of(into, trx)
         .insertInto('persona_wallet_keys')
         .values(rows.map((row) => ({ ...row, accountability_profile_id: intoProfileId })))
         .onConflict((conflict) => conflict.column('persona_id').doNothing())
+        .returning('persona_id')
         .execute();
-      await source.deleteFrom('persona_wallet_keys').where('accountability_profile_id', '=', fromProfileId).execute();
+      const written = copied.map((row) => row.persona_id);
+      // Only the copies this merge wrote: one already there was not its to take back.
+      if (written.length > 0) territories.undoIfAborted(into, trx, (remote) => remote.deleteFrom('persona_wallet_keys').where('persona_id', 'in', written).execute());
+      await source.deleteFrom('persona_wallet_keys').where('persona_id', 'in', personas).execute();
+      // Runs first (undos run newest first): the keys are back with the guest before their copies go.
+      territories.undoIfAborted(from, trx, (remote) => remote.insertInto('persona_wallet_keys').values(rows).onConflict((conflict) => conflict.column('persona_id').doNothing()).execute());
     },
 
     async eraseAccount(trx, owner) {

@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { SealedEmail } from '../../crypto/email-box.js';
+import { crossDatabaseTransaction } from '../../db/cross-database-transaction.js';
 import type { Db, Tx } from '../../db/database.js';
 import type { InvitationsTable } from '../../db/federation-schema.js';
 import type { TerritoryDatabases } from '../../db/territory-databases.js';
@@ -99,7 +100,7 @@ export function createInvitationRepository(db: Db, territories: TerritoryDatabas
     },
 
     create: (invitation, actor) =>
-      db.transaction().execute(async (trx) => {
+      crossDatabaseTransaction(db, async (trx) => {
         const creator = 'profileId' in invitation.creator ? 'person' : 'admin';
         const row = await trx
           .insertInto('invitations')
@@ -117,20 +118,6 @@ export function createInvitationRepository(db: Db, territories: TerritoryDatabas
           })
           .returningAll()
           .executeTakeFirstOrThrow();
-        if (invitation.email) {
-          // A remote territory cannot join this transaction: its row commits first, and an invitation
-          // that then fails to commit leaves an address no invitation points to (never used, never shown).
-          await territories
-            .of(invitation.territoryCode, trx)
-            .insertInto('invitation_emails')
-            .values({
-              invitation_id: invitation.id,
-              lookup_key: invitation.email.lookupKey,
-              key_id: invitation.email.sealed.keyId,
-              sealed: invitation.email.sealed.sealed,
-            })
-            .execute();
-        }
         await appendEvent(trx, {
           type: 'InvitationCreated',
           payload: { invitationId: invitation.id, territory: invitation.territoryCode, kind: invitation.kind, createdBy: creator },
@@ -148,6 +135,21 @@ export function createInvitationRepository(db: Db, territories: TerritoryDatabas
             hasEmail: invitation.email !== null,
           },
         });
+        if (invitation.email) {
+          // Last: a remote territory cannot join this transaction, its row commits at once and is
+          // deleted again should the invitation not commit (see crossDatabaseTransaction).
+          await territories
+            .of(invitation.territoryCode, trx)
+            .insertInto('invitation_emails')
+            .values({
+              invitation_id: invitation.id,
+              lookup_key: invitation.email.lookupKey,
+              key_id: invitation.email.sealed.keyId,
+              sealed: invitation.email.sealed.sealed,
+            })
+            .execute();
+          territories.undoIfAborted(invitation.territoryCode, trx, (remote) => remote.deleteFrom('invitation_emails').where('invitation_id', '=', invitation.id).execute());
+        }
         return row;
       }),
 

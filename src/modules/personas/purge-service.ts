@@ -1,5 +1,4 @@
 import type { Clock } from '../../clock.js';
-import type { SessionLabelStore } from '../sessions/session-label-repository.js';
 import type { PurgeRepository } from './purge-repository.js';
 
 export interface PurgeReport {
@@ -7,8 +6,6 @@ export interface PurgeReport {
   readonly holdsReleased: number;
   /** Retired sign-in methods forgotten: their clean person is gone for good. */
   readonly retiredMethodsForgotten: number;
-  /** Device labels left in territories by sessions that ended (see SessionLabelStore.sweep). */
-  readonly sessionLabelsSwept: number;
 }
 
 export interface PurgeService {
@@ -24,11 +21,9 @@ export interface PurgeServiceDeps {
   readonly purge: PurgeRepository;
   readonly clock: Clock;
   readonly batchSize?: number;
-  /** Swept on each run; without it (tests of the persona purge alone) no label is touched. */
-  readonly sessionLabels?: Pick<SessionLabelStore, 'sweep'>;
 }
 
-export function createPurgeService({ purge, clock, batchSize = 100, sessionLabels }: PurgeServiceDeps): PurgeService {
+export function createPurgeService({ purge, clock, batchSize = 100 }: PurgeServiceDeps): PurgeService {
   return {
     async run() {
       const now = clock.now();
@@ -46,7 +41,6 @@ export function createPurgeService({ purge, clock, batchSize = 100, sessionLabel
         purged,
         holdsReleased: await purge.dropExpiredHolds(now),
         retiredMethodsForgotten: await purge.dropSpentRetiredMethods(),
-        sessionLabelsSwept: (await sessionLabels?.sweep()) ?? 0,
       };
     },
   };
