@@ -40,6 +40,8 @@ export interface WebhookWorkerOptions {
 export class WebhookWorker {
   private readonly task: PeriodicTask;
   private shutdown = new AbortController();
+  /** Wake-ups for the retries this node scheduled, by due time (one timer per distinct time). */
+  private readonly retryWakeups = new Map<number, NodeJS.Timeout>();
 
   constructor(private readonly options: WebhookWorkerOptions) {
     this.task = new PeriodicTask({
@@ -69,6 +71,8 @@ export class WebhookWorker {
   /** Interrupts requests in flight (they are retried later, here or on another node) and waits for their bookkeeping. */
   async stop(): Promise<void> {
     this.shutdown.abort();
+    for (const timer of this.retryWakeups.values()) clearTimeout(timer);
+    this.retryWakeups.clear();
     await this.task.stop();
   }
 
@@ -105,6 +109,7 @@ export class WebhookWorker {
     const details = { webhookId: delivery.webhookId, eventId: delivery.event.id, attempt: delivery.attempt, error };
     if (retryAt) {
       await webhooks.recordFailed(key, error, retryAt);
+      this.wakeAt(retryAt);
       this.options.log.info({ ...details, retryAt: retryAt.toISOString() }, 'webhook delivery failed; will retry');
       this.options.onOutcome?.('retrying');
     } else {
@@ -112,6 +117,23 @@ export class WebhookWorker {
       this.options.log.warn(details, 'webhook delivery given up');
       this.options.onOutcome?.('gave_up');
     }
+  }
+
+  /**
+   * Looks for due work when a retry this node scheduled comes due, rather than at the next idle poll
+   * (EVENT_RELAY_INTERVAL_MS, seconds): a retry is then sent on time. Another node's retries are
+   * found by its own wake-ups, or by any node's poll should it have died.
+   */
+  private wakeAt(due: Date): void {
+    const at = due.getTime();
+    if (this.retryWakeups.has(at)) return;
+    const timer = setTimeout(() => {
+      this.retryWakeups.delete(at);
+      this.nudge();
+    }, Math.max(0, at - this.options.clock.now().getTime()));
+    // Like the poll's own timer: a forgotten stop() must not keep a process alive.
+    timer.unref();
+    this.retryWakeups.set(at, timer);
   }
 
   /** One signed POST; answers null on a 2xx, else what went wrong (no response body: it is not ours to keep). */
