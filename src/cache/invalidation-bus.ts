@@ -1,6 +1,6 @@
 /**
  * A message that cached state is stale: one person's sessions (`profile`), the public identities
- * (`identities`: the embedded identity generation's bump, see LocalIdentityGeneration; with Redis
+ * (`identities`: the local identity generation's bump, see LocalIdentityGeneration; with Redis
  * the generation is a Redis key instead), or everything (`all`, after a node may have missed messages).
  */
 export type Invalidation =
@@ -10,12 +10,19 @@ export type Invalidation =
 
 /** Carries invalidations to every node of the service, this one included. */
 export interface InvalidationBus {
+  /**
+   * True when `publish` returns only once every other listening node of the deployment confirmed
+   * the message (Redis, PostgreSQL LISTEN/NOTIFY), so a change answered after it is seen on every
+   * node's next request. False for the in-memory bus: it reaches only this process.
+   */
+  readonly confirmsAcrossNodes: boolean;
+  /** Delivers here at once, then to the other nodes; reports failures (never throws: the change is committed). */
   publish(invalidation: Invalidation): Promise<void>;
   subscribe(listener: (invalidation: Invalidation) => void): void;
   /**
-   * True while this node is sure to hear every other node's invalidations. While false (Redis is
-   * unreachable), a cache of shared state must be neither read nor filled: it could not learn of a
-   * ban placed elsewhere.
+   * True while this node is sure to hear every other node's invalidations. While false (Redis, or
+   * the PostgreSQL bus's listening connection, is lost), a cache of shared state must be neither
+   * read nor filled: it could not learn of a ban placed elsewhere.
    */
   isListening(): boolean;
   close(): Promise<void>;
@@ -25,6 +32,7 @@ export interface InvalidationBus {
 export function createMemoryInvalidationBus(): InvalidationBus {
   const listeners: Array<(invalidation: Invalidation) => void> = [];
   return {
+    confirmsAcrossNodes: false,
     async publish(invalidation) {
       for (const listener of listeners) listener(invalidation);
     },

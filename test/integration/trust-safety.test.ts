@@ -18,6 +18,7 @@ beforeAll(async () => {
   const database = await openTestDatabase();
   const bus = createMemoryInvalidationBus();
   const recording: InvalidationBus = {
+    confirmsAcrossNodes: bus.confirmsAcrossNodes,
     publish: async (message) => {
       published.push(message);
       await bus.publish(message);
