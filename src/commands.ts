@@ -84,12 +84,11 @@ async function bumpIdentityGeneration(config: Config): Promise<void> {
   const failures: unknown[] = [];
   const bus = await createPostgresInvalidationBus(config.databaseUrl, { onError: (error) => failures.push(error) });
   try {
-    await bus.publish({ kind: 'identities' });
+    // The change is saved; some node may still show the state before it (until its cache's TTL).
+    if (!(await bus.publish({ kind: 'identities' }))) throw new Error(`saved, but not every running node confirmed it: ${String(failures[0])}`);
   } finally {
     await bus.close();
   }
-  // The change is saved; say that some node may still show the state before it (until its cache's TTL).
-  if (failures.length > 0) throw new Error(`saved, but not every running node confirmed it: ${String(failures[0])}`);
 }
 
 export interface CommandOptions {

@@ -38,7 +38,8 @@ export class LocalIdentityGeneration implements IdentityGeneration {
     return this.#bus.isListening() ? String(this.#value) : `unheard ${++this.#unheard}`;
   }
 
+  /** Throws when some listening node did not confirm: it may still serve what the change replaced. */
   async bump(): Promise<void> {
-    await this.#bus.publish({ kind: 'identities' });
+    if (!(await this.#bus.publish({ kind: 'identities' }))) throw new Error('not every node confirmed the identity generation bump');
   }
 }

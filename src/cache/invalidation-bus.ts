@@ -16,8 +16,11 @@ export interface InvalidationBus {
    * node's next request. False for the in-memory bus: it reaches only this process.
    */
   readonly confirmsAcrossNodes: boolean;
-  /** Delivers here at once, then to the other nodes; reports failures (never throws: the change is committed). */
-  publish(invalidation: Invalidation): Promise<void>;
+  /**
+   * Delivers here at once, then to the other nodes. Answers whether every other listening node
+   * confirmed it; failures are reported, never thrown (the change is committed already).
+   */
+  publish(invalidation: Invalidation): Promise<boolean>;
   subscribe(listener: (invalidation: Invalidation) => void): void;
   /**
    * True while this node is sure to hear every other node's invalidations. While false (Redis, or
@@ -35,6 +38,7 @@ export function createMemoryInvalidationBus(): InvalidationBus {
     confirmsAcrossNodes: false,
     async publish(invalidation) {
       for (const listener of listeners) listener(invalidation);
+      return true;
     },
     subscribe(listener) {
       listeners.push(listener);

@@ -141,12 +141,14 @@ export async function createPostgresInvalidationBus(url: string, options: Postgr
         const { rows } = await publisher.query<{ peers: string[] }>(PUBLISH, [CHANNEL, message, listenerName]);
         const peers = rows[0]?.peers ?? [];
         const missing = await confirmed.wait(peers, ackTimeoutMs);
-        if (missing > 0) onError(new Error(`${missing} of ${peers.length} other nodes did not confirm an invalidation within ${ackTimeoutMs} ms`));
+        if (missing === 0) return true;
+        onError(new Error(`${missing} of ${peers.length} other nodes did not confirm an invalidation within ${ackTimeoutMs} ms`));
       } catch (error) {
         onError(error);
       } finally {
         confirmations.forget(seq);
       }
+      return false;
     },
     subscribe(listener) {
       listeners.push(listener);

@@ -106,12 +106,14 @@ export async function createRedisInvalidationBus(url: string, options: RedisInva
         const message = JSON.stringify({ ...invalidation, from: nodeId, seq });
         const [receivers] = await Promise.all([publisher.publish(CHANNEL, message), publisher.publish(LEGACY_CHANNEL, message)]);
         const missing = await confirmed.wait(receivers, ackTimeoutMs);
-        if (missing > 0) onError(new Error(`${missing} of ${receivers} nodes did not confirm an invalidation within ${ackTimeoutMs} ms`));
+        if (missing === 0) return true;
+        onError(new Error(`${missing} of ${receivers} nodes did not confirm an invalidation within ${ackTimeoutMs} ms`));
       } catch (error) {
         onError(error);
       } finally {
         confirmations.forget(seq);
       }
+      return false;
     },
     subscribe(listener) {
       listeners.push(listener);

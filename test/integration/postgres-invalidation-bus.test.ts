@@ -44,7 +44,7 @@ describe.runIf(postgresUrl)('the PostgreSQL invalidation bus', () => {
     expect(a.bus.confirmsAcrossNodes).toBe(true);
     for (const node of [a, b, c]) node.heard.length = 0;
     for (let i = 0; i < 20; i++) {
-      await a.bus.publish({ kind: 'profile', id: `p${i}` });
+      expect(await a.bus.publish({ kind: 'profile', id: `p${i}` })).toBe(true);
       expect(b.heard.at(-1)).toEqual({ kind: 'profile', id: `p${i}` });
       expect(c.heard.at(-1)).toEqual({ kind: 'profile', id: `p${i}` });
     }
@@ -64,7 +64,7 @@ describe.runIf(postgresUrl)('the PostgreSQL invalidation bus', () => {
       await silent.query('listen personae_invalidate');
       await silent.query(`select set_config('application_name', $1, false)`, [`personae-bus:${randomBytes(16).toString('hex')}`]);
       const started = Date.now();
-      await a.bus.publish({ kind: 'profile', id: 'p2' });
+      expect(await a.bus.publish({ kind: 'profile', id: 'p2' })).toBe(false);
       expect(Date.now() - started).toBeGreaterThanOrEqual(290);
       expect(String(errors[0])).toMatch(/1 of 1 other nodes did not confirm/);
     } finally {
@@ -72,7 +72,7 @@ describe.runIf(postgresUrl)('the PostgreSQL invalidation bus', () => {
     }
     // Gone from pg_stat_activity with its connection: no longer waited for.
     const started = Date.now();
-    await a.bus.publish({ kind: 'profile', id: 'p3' });
+    expect(await a.bus.publish({ kind: 'profile', id: 'p3' })).toBe(true);
     expect(Date.now() - started).toBeLessThan(250);
     expect(errors).toHaveLength(1);
     await a.bus.close();

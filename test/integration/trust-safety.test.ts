@@ -21,7 +21,7 @@ beforeAll(async () => {
     confirmsAcrossNodes: bus.confirmsAcrossNodes,
     publish: async (message) => {
       published.push(message);
-      await bus.publish(message);
+      return bus.publish(message);
     },
     subscribe: (listener) => bus.subscribe(listener),
     isListening: () => bus.isListening(),
