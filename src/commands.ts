@@ -12,6 +12,7 @@ import { createPurgeRepository } from './modules/personas/purge-repository.js';
 import { createPurgeService } from './modules/personas/purge-service.js';
 import { createConfiguredRetention } from './jobs/configured-retention.js';
 import { RedisAttemptLimiter } from './rate-limit/redis-attempt-limiter.js';
+import { createPostgresInvalidationBus } from './cache/postgres-invalidation-bus.js';
 
 export const USAGE = [
   'usage: personae <command>',
@@ -78,17 +79,29 @@ const COMMANDS: Record<string, (database: DatabaseHandle, print: Print, context:
 
 /**
  * Tells the running nodes' public lookup caches that identities changed (see IdentityGeneration),
- * as a change through the API does, before the command reports success. Only Redis needs it:
- * PostgreSQL without Redis runs no lookup cache, and the embedded service's data directory is not
- * shared with a command while the service runs (one process owns a PGlite directory).
+ * as a change through the API does, before the command reports success: through Redis when the
+ * service has it, else through PostgreSQL's invalidation bus, which returns once every listening
+ * node confirmed. The embedded service's data directory is not shared with a command while the
+ * service runs (one process owns a PGlite directory): nothing to tell.
  */
 async function bumpIdentityGeneration(config: Config): Promise<void> {
-  if (!config.redisUrl) return;
-  const limiter = await RedisAttemptLimiter.connect(config.redisUrl);
+  if (config.redisUrl) {
+    const limiter = await RedisAttemptLimiter.connect(config.redisUrl);
+    try {
+      await limiter.lookupGate().bump();
+    } finally {
+      await limiter.close();
+    }
+    return;
+  }
+  if (!config.databaseUrl) return;
+  const failures: unknown[] = [];
+  const bus = await createPostgresInvalidationBus(config.databaseUrl, { onError: (error) => failures.push(error) });
   try {
-    await limiter.lookupGate().bump();
+    // The change is saved; some node may still show the state before it (until its cache's TTL).
+    if (!(await bus.publish({ kind: 'identities' }))) throw new Error(`saved, but not every running node confirmed it: ${String(failures[0])}`);
   } finally {
-    await limiter.close();
+    await bus.close();
   }
 }
 

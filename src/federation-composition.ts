@@ -144,9 +144,10 @@ export function composeFederation({ config, db, clock, lookups, logger }: Federa
   };
   // Public lookups (identities, WebFinger) are mounted outside the visitor scope: a federation
   // server resolving an address is not a visitor, gets no anon_id cookie and costs no session read.
-  // The cache is strict (see IdentityCache) only where every node reads one generation: with Redis,
-  // or on the embedded database (one process). With PostgreSQL and no Redis, nodes cannot learn of
-  // each other's changes before answering, so there is no cache: every lookup reads the database.
+  // The cache is strict (see IdentityCache) only where every node's generation moves before a change
+  // is answered: with Redis, on the embedded database (one process), or with PostgreSQL's bus (every
+  // node confirms each bump). With an in-memory bus on PostgreSQL (a PostgreSQL without LISTEN),
+  // nodes cannot learn of each other's changes before answering, so there is no cache.
   const ttlSeconds = lookups.sharedByEveryNode ? config.federation.identityCacheTtlSeconds : 0;
   const identityCache = new IdentityCache({ ttlSeconds, maxEntries: 100_000 });
   const publicRoutes: FastifyPluginAsync = async (app) => {

@@ -1,6 +1,5 @@
 import { buildApp } from './app.js';
-import { createMemoryInvalidationBus } from './cache/invalidation-bus.js';
-import { createRedisInvalidationBus } from './cache/redis-invalidation-bus.js';
+import { openInvalidationBus } from './cache/open-invalidation-bus.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { seedEmbeddedCluster } from './db/embedded-template.js';
@@ -14,9 +13,7 @@ async function main(config: Config): Promise<void> {
   if (!config.databaseUrl) await seedEmbeddedCluster(config.dataDir);
   const database = openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   await migrateToLatest(database.db);
-  const invalidation = config.redisUrl
-    ? await createRedisInvalidationBus(config.redisUrl, { onError: (error) => logger.warn({ err: error }, 'cache invalidation not published or not confirmed') })
-    : createMemoryInvalidationBus();
+  const invalidation = await openInvalidationBus(config, logger);
   const app = await buildApp({ config, database, logger, invalidation });
 
   let closing = false;
@@ -35,7 +32,7 @@ async function main(config: Config): Promise<void> {
 
   await app.listen({ host: config.host, port: config.port });
   logger.info(
-    { database: database.kind, cache: config.redisUrl ? 'redis' : 'memory', docs: '/docs' },
+    { database: database.kind, cache: config.redisUrl ? 'redis' : 'memory', invalidation: config.redisUrl ? 'redis' : invalidation.confirmsAcrossNodes ? 'postgres' : 'memory', docs: '/docs' },
     `personae listening on http://${config.host}:${config.port}`,
   );
 }

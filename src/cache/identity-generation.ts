@@ -13,13 +13,18 @@ export interface IdentityGeneration {
 }
 
 /**
- * The embedded generation: a counter in this process. A bump goes through the in-memory
- * invalidation bus, which calls every subscriber before `publish` resolves, so every app built on
- * this bus (the one service, or test nodes sharing a database in one process) counts it at once.
- * Only strict where the bus reaches every node: never with several processes (see composition).
+ * A generation counted in this process: every bump goes through the invalidation bus, whose
+ * `publish` resolves only once every listening node's subscriber has counted it (the in-memory bus:
+ * every app built on it, the one service or test nodes sharing a database in one process; the
+ * PostgreSQL and Redis buses: every node, each confirming). So it is strict only where the bus
+ * reaches every node (see openLookupGate), and only while this node listens: a node that cannot hear
+ * bumps answers a value no entry is stored under, and the bus's `all` on resuming moves it on, past
+ * everything cached before.
  */
 export class LocalIdentityGeneration implements IdentityGeneration {
   #value = 0;
+  /** Hands out a value of its own to each lookup while this node is not listening. */
+  #unheard = 0;
   readonly #bus: InvalidationBus;
 
   constructor(bus: InvalidationBus) {
@@ -30,10 +35,11 @@ export class LocalIdentityGeneration implements IdentityGeneration {
   }
 
   get current(): string {
-    return String(this.#value);
+    return this.#bus.isListening() ? String(this.#value) : `unheard ${++this.#unheard}`;
   }
 
+  /** Throws when some listening node did not confirm: it may still serve what the change replaced. */
   async bump(): Promise<void> {
-    await this.#bus.publish({ kind: 'identities' });
+    if (!(await this.#bus.publish({ kind: 'identities' }))) throw new Error('not every node confirmed the identity generation bump');
   }
 }

@@ -1,6 +1,6 @@
 /**
  * A message that cached state is stale: one person's sessions (`profile`), the public identities
- * (`identities`: the embedded identity generation's bump, see LocalIdentityGeneration; with Redis
+ * (`identities`: the local identity generation's bump, see LocalIdentityGeneration; with Redis
  * the generation is a Redis key instead), or everything (`all`, after a node may have missed messages).
  */
 export type Invalidation =
@@ -10,12 +10,22 @@ export type Invalidation =
 
 /** Carries invalidations to every node of the service, this one included. */
 export interface InvalidationBus {
-  publish(invalidation: Invalidation): Promise<void>;
+  /**
+   * True when `publish` returns only once every other listening node of the deployment confirmed
+   * the message (Redis, PostgreSQL LISTEN/NOTIFY), so a change answered after it is seen on every
+   * node's next request. False for the in-memory bus: it reaches only this process.
+   */
+  readonly confirmsAcrossNodes: boolean;
+  /**
+   * Delivers here at once, then to the other nodes. Answers whether every other listening node
+   * confirmed it; failures are reported, never thrown (the change is committed already).
+   */
+  publish(invalidation: Invalidation): Promise<boolean>;
   subscribe(listener: (invalidation: Invalidation) => void): void;
   /**
-   * True while this node is sure to hear every other node's invalidations. While false (Redis is
-   * unreachable), a cache of shared state must be neither read nor filled: it could not learn of a
-   * ban placed elsewhere.
+   * True while this node is sure to hear every other node's invalidations. While false (Redis, or
+   * the PostgreSQL bus's listening connection, is lost), a cache of shared state must be neither
+   * read nor filled: it could not learn of a ban placed elsewhere.
    */
   isListening(): boolean;
   close(): Promise<void>;
@@ -25,8 +35,10 @@ export interface InvalidationBus {
 export function createMemoryInvalidationBus(): InvalidationBus {
   const listeners: Array<(invalidation: Invalidation) => void> = [];
   return {
+    confirmsAcrossNodes: false,
     async publish(invalidation) {
       for (const listener of listeners) listener(invalidation);
+      return true;
     },
     subscribe(listener) {
       listeners.push(listener);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Invalidation, InvalidationBus } from './invalidation-bus.js';
+import { parseInvalidation } from './invalidation-message.js';
 
 /** Invalidations that every receiver confirms. */
 const CHANNEL = 'personae:invalidate:v2';
@@ -55,7 +56,7 @@ export async function createRedisInvalidationBus(url: string, options: RedisInva
 
   subscriber.on('message', (channel: string, message: string) => {
     if (channel === ackChannel) return confirmations.add(message);
-    const envelope = parse(message);
+    const envelope = parseInvalidation(message);
     if (!envelope) return;
     if (channel === LEGACY_CHANNEL) {
       // Only an earlier version's message (no sender id) is news: a current node's came on CHANNEL too.
@@ -93,6 +94,7 @@ export async function createRedisInvalidationBus(url: string, options: RedisInva
   await resubscribe();
 
   return {
+    confirmsAcrossNodes: true,
     async publish(invalidation) {
       deliver(invalidation); // this node at once, without waiting for the round trip
       const seq = String(++sequence);
@@ -104,12 +106,14 @@ export async function createRedisInvalidationBus(url: string, options: RedisInva
         const message = JSON.stringify({ ...invalidation, from: nodeId, seq });
         const [receivers] = await Promise.all([publisher.publish(CHANNEL, message), publisher.publish(LEGACY_CHANNEL, message)]);
         const missing = await confirmed.wait(receivers, ackTimeoutMs);
-        if (missing > 0) onError(new Error(`${missing} of ${receivers} nodes did not confirm an invalidation within ${ackTimeoutMs} ms`));
+        if (missing === 0) return true;
+        onError(new Error(`${missing} of ${receivers} nodes did not confirm an invalidation within ${ackTimeoutMs} ms`));
       } catch (error) {
         onError(error);
       } finally {
         confirmations.forget(seq);
       }
+      return false;
     },
     subscribe(listener) {
       listeners.push(listener);
@@ -156,30 +160,4 @@ class Confirmations {
   forget(seq: string): void {
     this.#pending.delete(seq);
   }
-}
-
-interface Envelope {
-  readonly invalidation: Invalidation;
-  /** The sending node and its sequence number, to confirm to; absent from nodes of earlier versions. */
-  readonly from: string | undefined;
-  readonly seq: string | undefined;
-}
-
-function parse(message: string): Envelope | null {
-  try {
-    const value = JSON.parse(message) as Partial<{ kind: string; id: string; from: unknown; seq: unknown }>;
-    const invalidation = toInvalidation(value);
-    if (!invalidation) return null;
-    const from = typeof value.from === 'string' && /^[0-9a-f-]{36}$/.test(value.from) ? value.from : undefined;
-    return { invalidation, from, seq: typeof value.seq === 'string' ? value.seq : undefined };
-  } catch {
-    return null; // not ours: ignore
-  }
-}
-
-function toInvalidation(value: Partial<{ kind: string; id: string }>): Invalidation | null {
-  if (value.kind === 'all') return { kind: 'all' };
-  if (value.kind === 'identities') return { kind: 'identities' };
-  if (value.kind === 'profile' && typeof value.id === 'string') return { kind: 'profile', id: value.id };
-  return null;
 }

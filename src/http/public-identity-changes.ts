@@ -23,7 +23,8 @@ declare module 'fastify' {
  * finish an interrupted territory move before refusing the request itself (ending a citizenship,
  * starting a move). A needless bump costs one cache miss per handle; a missing one a stale answer.
  *
- * If the bump fails (Redis away), the change is made but other nodes may not show it yet: a success
+ * If the bump fails (Redis away; without Redis, a node of the PostgreSQL bus did not confirm it), the
+ * change is made but other nodes may not show it yet: a success
  * would promise what the cache cannot keep. So a success becomes 503 CHANGE_NOT_YET_PUBLIC, which
  * says the change is saved (not to be repeated: no Retry-After) and for how long public lookups may
  * still show the state before it. A refusal stays what it was (it changed nothing of its own).

@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMemoryInvalidationBus } from '../../src/cache/invalidation-bus.js';
 import { openDatabase } from '../../src/db/database.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { openTestDatabase, postgresUrl, type TestDatabase } from '../support/database.js';
+import { bumpIdentityGeneration, personWithHandle } from '../support/identities.js';
 import {
   redisUrl,
   registerApp,
@@ -37,12 +39,17 @@ afterAll(async () => {
   await database.drop();
 });
 
-/** Two nodes of one service: the same secrets, the same database. */
-async function startCluster(redis: boolean): Promise<Cluster> {
+/**
+ * Two nodes of one service: the same secrets, the same database. The bus: Redis, the one the service
+ * chooses without Redis (PostgreSQL's on a server), or `deaf`: each node its own in-memory bus.
+ */
+async function startCluster(bus: 'redis' | 'chosen' | 'deaf'): Promise<Cluster> {
   // A long TTL, so a GET /session that shows a ban can only have learned it from an invalidation.
-  const env = testEnvironment({ SESSION_CACHE_TTL_SECONDS: '3600' });
-  const a = await startTestApp({ env, database, redis });
-  const b = await startTestApp({ env, database: second, redis });
+  const env = testEnvironment({ SESSION_CACHE_TTL_SECONDS: '3600', IDENTITY_CACHE_TTL_SECONDS: '60' });
+  const redis = bus === 'redis';
+  const own = () => (bus === 'deaf' ? { invalidation: createMemoryInvalidationBus() } : {});
+  const a = await startTestApp({ env, database, redis, ...own() });
+  const b = await startTestApp({ env, database: second, redis, ...own() });
   return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };
 }
 
@@ -83,10 +90,12 @@ async function visitorOnBothNodes(cluster: Cluster) {
   return { onA, onB, persona };
 }
 
-describe('two nodes, no Redis (in-process invalidation only)', () => {
+// What a node that hears no other node's invalidations still guarantees (as two nodes on a
+// PostgreSQL-compatible database without LISTEN, and no Redis, are deployed).
+describe('two nodes that hear no invalidation (each its own in-memory bus)', () => {
   let cluster: Cluster;
   beforeAll(async () => {
-    cluster = await startCluster(false);
+    cluster = await startCluster('deaf');
   });
   afterAll(() => cluster.close());
 
@@ -121,7 +130,7 @@ describe('two nodes, no Redis (in-process invalidation only)', () => {
 describe.runIf(redisUrl)('two nodes sharing Redis', () => {
   let cluster: Cluster;
   beforeAll(async () => {
-    cluster = await startCluster(true);
+    cluster = await startCluster('redis');
   });
   afterAll(() => cluster.close());
 
@@ -152,5 +161,50 @@ describe.runIf(redisUrl)('two nodes sharing Redis', () => {
     // Lifted on A: B lets the person act again on the very next request.
     expect((await banVia(cluster.a, persona.id, true)).statusCode).toBe(200);
     expect((await act(onB)).statusCode).toBe(200);
+  });
+});
+
+describe.runIf(postgresUrl)('two nodes on PostgreSQL, no Redis (the PostgreSQL bus)', () => {
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = await startCluster('chosen');
+  });
+  afterAll(() => cluster.close());
+
+  const identity = (node: TestApp, handle: string) => node.app.inject({ method: 'GET', url: `/identities/${handle}` });
+
+  it('show a ban (and its lift) placed on node A on node B\'s very next GET /session, 50 times in a row', async () => {
+    expect(cluster.b.invalidation.confirmsAcrossNodes).toBe(true);
+    const { onB, persona } = await visitorOnBothNodes(cluster);
+    const stale: string[] = [];
+    for (let round = 0; round < 50; round++) {
+      // Each GET /session on B in between refills its cache: only an invalidation can make the next one fresh.
+      expect((await banVia(cluster.a, persona.id)).statusCode).toBe(200);
+      if (!(await bannedOn(onB))) stale.push(`ban ${round}`);
+      expect((await banVia(cluster.a, persona.id, true)).statusCode).toBe(200);
+      if (await bannedOn(onB)) stale.push(`lift ${round}`);
+    }
+    expect(stale).toEqual([]);
+  });
+
+  it('answer GET /identities/{handle} on node B from its cache, and never from before a change made on node A', async () => {
+    const { visitor, personaId } = await personWithHandle(cluster.a, 'pgbus_rounds');
+    const nameOnB = async () => (await identity(cluster.b, 'pgbus_rounds')).json().identity.displayName as string;
+    // The cache is on: a rename written behind the API's back shows on B only after a bump on A.
+    const before = await nameOnB();
+    await cluster.a.database.db.updateTable('personas').set({ display_name: 'Behind' }).where('id', '=', personaId).execute();
+    expect(await nameOnB()).toBe(before);
+    await bumpIdentityGeneration(cluster.a);
+    expect(await nameOnB()).toBe('Behind');
+
+    // And strict: B caches the live identity, A deactivates it, B's next lookup already misses.
+    const stale: number[] = [];
+    for (let round = 0; round < 25; round++) {
+      expect((await visitor.request('POST', `/personas/${personaId}/reactivate`)).statusCode).toBeLessThan(300);
+      expect((await identity(cluster.b, 'pgbus_rounds')).statusCode).toBe(200);
+      expect((await visitor.request('POST', `/personas/${personaId}/deactivate`)).statusCode).toBeLessThan(300);
+      if ((await identity(cluster.b, 'pgbus_rounds')).statusCode !== 404) stale.push(round);
+    }
+    expect(stale).toEqual([]);
   });
 });

@@ -83,7 +83,7 @@ let test: TestApp;
 let bumps = 0;
 beforeAll(async () => {
   test = await startTestApp();
-  // Embedded, a bump is an `identities` message on the in-memory bus (LocalIdentityGeneration).
+  // Without Redis, a bump is an `identities` message on the bus (LocalIdentityGeneration).
   test.invalidation.subscribe((message) => {
     if (message.kind === 'identities') bumps++;
   });

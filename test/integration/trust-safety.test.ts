@@ -18,9 +18,10 @@ beforeAll(async () => {
   const database = await openTestDatabase();
   const bus = createMemoryInvalidationBus();
   const recording: InvalidationBus = {
+    confirmsAcrossNodes: bus.confirmsAcrossNodes,
     publish: async (message) => {
       published.push(message);
-      await bus.publish(message);
+      return bus.publish(message);
     },
     subscribe: (listener) => bus.subscribe(listener),
     isListening: () => bus.isListening(),

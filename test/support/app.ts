@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.js';
-import { createMemoryInvalidationBus, type InvalidationBus } from '../../src/cache/invalidation-bus.js';
-import { createRedisInvalidationBus } from '../../src/cache/redis-invalidation-bus.js';
+import type { InvalidationBus } from '../../src/cache/invalidation-bus.js';
+import { openInvalidationBus } from '../../src/cache/open-invalidation-bus.js';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/http/logger.js';
@@ -35,7 +35,10 @@ export function testEnvironment(overrides: Record<string, string> = {}): Record<
 
 export interface TestApp {
   readonly app: FastifyInstance;
-  /** This node's invalidation bus (shared in memory by the nodes of one database, without Redis). */
+  /**
+   * This node's invalidation bus, chosen as the service chooses it: Redis, else PostgreSQL's, else
+   * in memory (shared by the nodes of one embedded database).
+   */
   readonly invalidation: InvalidationBus;
   readonly config: Config;
   readonly database: TestDatabase;
@@ -52,6 +55,8 @@ export interface TestAppOptions {
   readonly database?: TestDatabase;
   /** Use Redis for invalidation (needs REDIS_URL). */
   readonly redis?: boolean;
+  /** This bus instead of the one the service would choose (closed with the app). */
+  readonly invalidation?: InvalidationBus;
 }
 
 const memoryBuses = new WeakMap<TestDatabase, InvalidationBus>();
@@ -67,16 +72,20 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       done();
     },
   });
-  // Without Redis, nodes sharing a database share one in-memory bus, as the nodes of one deployment
-  // share their Redis: a second node must hear the first's invalidations, or it models no deployment.
-  const shared = options.database && !(options.redis && redisUrl) ? memoryBuses.get(options.database) : undefined;
+  const logger = createLogger(config.logLevel, sink);
+  const redis = options.redis && redisUrl ? redisUrl : undefined;
+  // Without Redis, nodes sharing an embedded database share one in-memory bus, as the nodes of one
+  // deployment share their Redis or PostgreSQL: a second node must hear the first's invalidations,
+  // or it models no deployment. On PostgreSQL each node opens its own bus, as a process would.
+  const inMemory = !redis && !database.url;
+  const shared = options.database && inMemory && !options.invalidation ? memoryBuses.get(options.database) : undefined;
   const invalidation: InvalidationBus =
-    shared ?? (options.redis && redisUrl ? await createRedisInvalidationBus(redisUrl) : createMemoryInvalidationBus());
-  if (!options.database && !(options.redis && redisUrl)) memoryBuses.set(database, invalidation);
+    options.invalidation ?? shared ?? (await openInvalidationBus({ redisUrl: redis, databaseUrl: database.url }, logger));
+  if (!options.database && inMemory && !options.invalidation) memoryBuses.set(database, invalidation);
   const app = await buildApp({
     config,
     database,
-    logger: createLogger(config.logLevel, sink),
+    logger,
     invalidation,
     ...(options.clock ? { clock: options.clock } : {}),
   });

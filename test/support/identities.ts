@@ -41,7 +41,7 @@ export async function simulateMove(test: TestApp, personaId: string, handle: str
 /** What a change outside the API must do before it is seen as done (see IdentityGeneration). */
 export async function bumpIdentityGeneration(test: TestApp): Promise<void> {
   if (!test.config.redisUrl) {
-    await test.invalidation.publish({ kind: 'identities' }); // embedded: LocalIdentityGeneration counts it
+    await test.invalidation.publish({ kind: 'identities' }); // no Redis: every node's LocalIdentityGeneration counts it
     return;
   }
   const limiter = await RedisAttemptLimiter.connect(test.config.redisUrl);
