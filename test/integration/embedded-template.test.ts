@@ -41,7 +41,8 @@ describe.skipIf(databaseKind !== 'embedded')('the embedded first-start template'
     const profiles = await second.db.selectFrom('accountability_profiles').select('id').execute();
     expect(profiles).toHaveLength(1);
     await second.close();
-  });
+    // initdb, every migration and three starts of the database: about 10 s alone, far more beside a busy suite.
+  }, 120_000);
 
   it('is not used when its stamp does not match this PGlite and these migrations', async () => {
     writeFileSync(join(build, 'embedded-template.json'), `${JSON.stringify({ stamp: 'made by another build' })}\n`);
