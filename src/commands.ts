@@ -22,7 +22,8 @@ export const USAGE = [
   '  purge     hard-delete personas past their grace period (not under a legal hold or an open appeal)',
   '  prune     delete delivered events, spent challenges and ended sessions past their retention',
   '  sweep-orphans   delete territory rows whose account, session, profile, persona, appeal or invitation',
-  '                  does not exist (ended sessions\' labels, rows left by a crash), once ORPHAN_GRACE_SECONDS old',
+  '                  does not exist (ended sessions\' labels, rows left by a crash), once ORPHAN_GRACE_SECONDS old;',
+  '                  not identification rows nothing points at (only a running service, which sees them twice, does)',
   '  territories [create|update] …   list, create or change territories (audited, actor `cli`)',
   '',
   TERRITORIES_USAGE,
@@ -54,7 +55,8 @@ const COMMANDS: Record<string, (database: DatabaseHandle, print: Print, context:
   },
 
   // For cron, when the in-process sweep is off (ORPHAN_SWEEP_INTERVAL_SECONDS=0); safe beside running nodes.
-  // Voluntary identification nothing points at needs two sweeps of one process (it carries no time): the service's.
+  // Voluntary identification nothing points at needs two sweeps of one process a grace period apart
+  // (it carries no time), so this one-shot run never deletes it: only the service's sweep does.
   async 'sweep-orphans'(database, print, { config }) {
     const territories = openTerritoryDatabases(database.db, config.federation.territoryDatabaseUrls);
     const sweeper = createOrphanSweeper({ orphans: createOrphanRepository(database.db, territories), clock: systemClock, graceSeconds: config.orphanSweep.graceSeconds });

@@ -43,8 +43,9 @@ const EnvironmentSchema = Type.Object({
   PRUNE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 604_800, default: 3600 }),
   // Where autovacuum does not run (the embedded database, a server with autovacuum off): how often tables are analyzed and vacuumed as it would (0: never).
   TABLE_MAINTENANCE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 60 }),
-  // How often territory rows whose global owner does not exist are deleted (0: only `node dist/cli.js sweep-orphans`),
-  // once older than the grace (longer than any transaction runs: a remote row commits before its owner does).
+  // How often territory rows whose global owner does not exist are deleted, once older than the grace (longer than any
+  // transaction runs: a remote row commits before its owner does). A node also sweeps soon after start (orphanSweepStart).
+  // 0: only `node dist/cli.js sweep-orphans`, which never deletes identification nothing points at.
   ORPHAN_SWEEP_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 604_800, default: 3600 }),
   ORPHAN_GRACE_SECONDS: Type.Integer({ minimum: 60, maximum: 604_800, default: 600 }),
   EVENT_RETENTION_SECONDS: Type.Integer({ minimum: 60, maximum: 315_360_000, default: 604_800 }),

@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'NOT_READY',
   'INTERNAL_ERROR',
   'SERVICE_UNAVAILABLE',
+  'TRANSACTION_CONFLICT',
   'CHANGE_NOT_YET_PUBLIC',
   // Sign-in and sessions
   'WEAK_PASSWORD',

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError, type ErrorCode } from '../errors.js';
 import { isBackendUnavailable } from './backend-unavailable.js';
 import { CORRELATION_HEADER } from './correlation.js';
+import { isTransactionConflict } from './transaction-conflict.js';
 
 /** The one place an error code becomes an HTTP status. */
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -22,6 +23,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
+  TRANSACTION_CONFLICT: 503,
   CHANGE_NOT_YET_PUBLIC: 503,
   GUEST_START_FAILED: 503,
   NOT_READY: 503,
@@ -140,6 +142,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
       request.log.warn({ err: error }, 'a backing service is unavailable');
       reply.header('retry-after', '1');
       return sendError(request, reply, 'SERVICE_UNAVAILABLE', 'A service this request needs is not answering; please try again in a moment.');
+    }
+    if (isTransactionConflict(error)) {
+      // PostgreSQL undid the transaction (a deadlock or a serialization failure): nothing was
+      // committed, and the same request again should succeed. Logged as an error all the same:
+      // a deadlock means two use cases lock in different orders, which is a bug to fix.
+      request.log.error({ err: error }, 'transaction aborted by a conflict with another');
+      reply.header('retry-after', '1');
+      return sendError(request, reply, 'TRANSACTION_CONFLICT', 'This request collided with another change to the same data and was undone; please try again.');
     }
     request.log.error({ err: error }, 'unhandled error');
     return sendError(request, reply, 'INTERNAL_ERROR', 'Something went wrong on our side. Quote the correlation id if you report it.');

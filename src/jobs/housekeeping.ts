@@ -66,7 +66,8 @@ export function scheduleHousekeeping(deps: HousekeepingDeps): PeriodicTask[] {
       failedTerritory: (territory, error) => logger.error({ err: error, territory }, 'orphan sweep of a territory failed'),
     });
     const worthLogging = (report: OrphanSweepReport) => report.total > 0 || report.failed.length > 0;
-    tasks.push(scheduleEvery('orphan sweep', config.orphanSweep.intervalSeconds, () => orphans.sweep(), worthLogging, logger));
+    const { intervalSeconds, graceSeconds } = config.orphanSweep;
+    tasks.push(scheduleEvery('orphan sweep', intervalSeconds, () => orphans.sweep(), worthLogging, logger, { firstRunsAfterSeconds: orphanSweepStart(intervalSeconds, graceSeconds) }));
   }
   if (config.tableMaintenanceIntervalSeconds > 0) {
     const maintenance = createTableMaintenance({ db, kind: deps.databaseKind });
@@ -74,4 +75,20 @@ export function scheduleHousekeeping(deps: HousekeepingDeps): PeriodicTask[] {
     tasks.push(scheduleEvery('table maintenance', config.tableMaintenanceIntervalSeconds, () => maintenance.run(), worthLogging, logger));
   }
   return tasks;
+}
+
+/** How long after start the first orphan sweep runs (or one interval, if shorter). */
+export const FIRST_ORPHAN_SWEEP_AFTER_SECONDS = 60;
+
+/**
+ * The orphan sweep's first runs, each delay counted from the run before: a minute after start, not
+ * one interval, since a node restarted more often than the interval (deploys, autoscaling) would
+ * otherwise never sweep; then once more a grace period later (and a second, against timer
+ * rounding), when that comes before the interval, because voluntary identification nothing points
+ * at goes only once one process has seen it so twice, a grace period apart (see Sightings). Then
+ * every interval.
+ */
+export function orphanSweepStart(intervalSeconds: number, graceSeconds: number): number[] {
+  const first = Math.min(FIRST_ORPHAN_SWEEP_AFTER_SECONDS, intervalSeconds);
+  return graceSeconds + 1 < intervalSeconds ? [first, graceSeconds + 1] : [first];
 }

@@ -1,3 +1,4 @@
+import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyHashOf } from '../../src/modules/handles/handle.js';
 import { startTestApp, Visitor, type TestApp } from '../support/app.js';
@@ -124,5 +125,96 @@ describe('a handle claimed while a key is linked', () => {
     const row = await test.database.db.selectFrom('user_identities').select(['key_hash', 'key_public']).where('handle', '=', 'key_race').executeTakeFirstOrThrow();
     expect(row.key_hash).toBe(keyHashOf(rawPublicKey(pair)));
     expect((await test.app.inject({ method: 'GET', url: '/identities/key_race' })).json().identity.did).toMatch(/^did:key:z6Mk/);
+  });
+});
+
+describe('moving a handle between two accounts of one person', () => {
+  // Spec 003: an isolated account's personas are nobody else's. A handle passing between them and a
+  // linked account's personas would tie the two in public (whoever knew @handle finds the other face).
+  const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, token?: string, payload?: object) =>
+    test.app.inject({ method, url, ...(payload ? { payload } : {}), headers: token ? { authorization: `Bearer ${token}` } : {} });
+  async function keyProof(pair: ReturnType<typeof newKeyPair>, purpose = 'sign-in', token?: string) {
+    const challenge = (await call('POST', '/api/v2/auth/challenge', token, { strategy: 'key', publicKey: pair.publicKey, purpose })).json();
+    return signKeyChallenge(challenge, pair);
+  }
+  async function signIn(pair: ReturnType<typeof newKeyPair>): Promise<{ token: string; personaId: string }> {
+    const response = await call('POST', '/api/v2/auth/authenticate', undefined, { ...(await keyProof(pair)), client: 'api' });
+    expect(response.statusCode, response.body).toBe(200);
+    return { token: response.json().accessToken, personaId: response.json().profiles[0].id };
+  }
+  const ok = async (response: Promise<LightMyRequestResponse>, status = 200) => {
+    const answered = await response;
+    expect(answered.statusCode, answered.body).toBe(status);
+    return answered.json();
+  };
+  const holderOf = async (handle: string) =>
+    (await test.database.db.selectFrom('user_identities').select('persona_id').where('handle', '=', handle).executeTakeFirstOrThrow()).persona_id;
+
+  // Two more personas each: more than a new person's defaults allow within a week.
+  const loosened = { persona_creation_rate_limit: { count: 10, windowDays: 7 }, max_personas_per_user: 6 };
+  beforeAll(async () => {
+    for (const [name, value] of Object.entries(loosened)) {
+      await ok(test.app.inject({ method: 'PUT', url: `/admin/policies/${name}`, headers: test.adminHeaders, payload: { value } }));
+    }
+  });
+  afterAll(async () => {
+    for (const name of Object.keys(loosened)) await test.app.inject({ method: 'DELETE', url: `/admin/policies/${name}`, headers: test.adminHeaders });
+  });
+
+  it('refuses either account the other\'s handle, as it refuses a stranger\'s; each still moves its own', async () => {
+    // One person: a key account L (linked) and a key account I linked to it, then isolated.
+    const [pairL, pairI] = [newKeyPair(), newKeyPair()];
+    const l = await signIn(pairL);
+    const { strategy: _strategy, ...proof } = await keyProof(pairI, 'link', l.token);
+    await ok(call('POST', '/api/v2/auth/link-accounts', l.token, { targetType: 'key', privacyMode: 'linked', proof }));
+    const i = { token: (await signIn(pairI)).token };
+    const iFace = (await ok(call('POST', '/personas', i.token, { displayName: 'Isolated Face' }), 201)).persona.id;
+    await ok(call('PUT', '/api/v2/auth/link-privacy', i.token, { privacyMode: 'isolated' }));
+    const lSpare = (await ok(call('POST', '/personas', l.token, { displayName: 'Linked Spare' }), 201)).persona.id;
+    const iSpare = (await ok(call('POST', '/personas', i.token, { displayName: 'Isolated Spare' }), 201)).persona.id;
+    await ok(call('PUT', `/personas/${l.personaId}/handle`, l.token, { handle: 'linked_face' }));
+    await ok(call('PUT', `/personas/${iFace}/handle`, i.token, { handle: 'isolated_face' }));
+
+    // L takes I's handle; I takes L's, live and then retired by rotation: each is refused as a stranger is.
+    const someone = await signIn(newKeyPair());
+    const stranger = await call('POST', `/personas/${iFace}/handle/move`, someone.token, { toPersonaId: someone.personaId });
+    const refusals = [
+      await call('POST', `/personas/${iFace}/handle/move`, l.token, { toPersonaId: lSpare }),
+      await call('POST', `/personas/${l.personaId}/handle/move`, i.token, { toPersonaId: iSpare }),
+    ];
+    const rotated = (await ok(call('POST', `/personas/${l.personaId}/rotate`, l.token, { newDisplayName: 'Linked Anew' }))).persona.id;
+    refusals.push(await call('POST', `/personas/${l.personaId}/handle/move`, i.token, { toPersonaId: iSpare }));
+    for (const refusal of refusals) {
+      expect(refusal.statusCode, refusal.body).toBe(stranger.statusCode);
+      expect(refusal.json()).toEqual({ ...stranger.json(), correlationId: expect.any(String) });
+    }
+    expect(stranger.json().code).toBe('HANDLE_NOT_FOUND');
+    expect(await holderOf('isolated_face')).toBe(iFace);
+    expect(await holderOf('linked_face')).toBe(l.personaId);
+    const moves = await test.database.db.selectFrom('audit_log').select('target').where('action', '=', 'handle.move').where('target', 'in', ['linked_face', 'isolated_face']).execute();
+    expect(moves).toEqual([]);
+
+    // Each moves its own: I between its personas; L from its rotated-away persona to the successor.
+    await ok(call('POST', `/personas/${iFace}/handle/move`, i.token, { toPersonaId: iSpare }));
+    expect(await holderOf('isolated_face')).toBe(iSpare);
+    await ok(call('POST', `/personas/${l.personaId}/handle/move`, l.token, { toPersonaId: rotated }));
+    expect(await holderOf('linked_face')).toBe(rotated);
+  });
+
+  it('lets a partial account that chose a rotation\'s successor move the handle the rotation left behind', async () => {
+    const [pairL, pairP] = [newKeyPair(), newKeyPair()];
+    const l = await signIn(pairL);
+    const { strategy: _strategy, ...proof } = await keyProof(pairP, 'link', l.token);
+    await ok(call('POST', '/api/v2/auth/link-accounts', l.token, { targetType: 'key', privacyMode: 'linked', proof }));
+    await ok(call('PUT', `/personas/${l.personaId}/handle`, l.token, { handle: 'left_behind' }));
+    const successor = (await ok(call('POST', `/personas/${l.personaId}/rotate`, l.token, { newDisplayName: 'Chosen Anew' }))).persona.id;
+    // P chooses the successor only: the selection names persona ids, so the retired one is not P's.
+    const p = await signIn(pairP);
+    await ok(call('PUT', '/api/v2/auth/link-privacy', p.token, { privacyMode: 'partial', profileIds: [successor] }));
+    const access = await test.database.db.selectFrom('persona_access as pa').innerJoin('accounts as a', 'a.id', 'pa.account_id')
+      .select('pa.persona_id').where('pa.persona_id', 'in', [l.personaId, successor]).where('a.privacy_mode', '=', 'partial').execute();
+    expect(access.map((row) => row.persona_id)).toEqual([successor]);
+    await ok(call('POST', `/personas/${l.personaId}/handle/move`, p.token, { toPersonaId: successor }));
+    expect(await holderOf('left_behind')).toBe(successor);
   });
 });

@@ -17,7 +17,8 @@ export interface HeldInsert {
 
 let holds = 0;
 
-export async function holdInserts(url: string, table: string): Promise<HeldInsert> {
+/** `when`: a trigger condition on `new` (SQL), to hold only some rows, say one event type of the outbox. */
+export async function holdInserts(url: string, table: string, when?: string): Promise<HeldInsert> {
   const key = 7400 + ++holds;
   const name = `held_insert_${key}`;
   const admin = new pg.Client({ connectionString: url });
@@ -25,7 +26,7 @@ export async function holdInserts(url: string, table: string): Promise<HeldInser
   await admin.query(`select pg_advisory_lock(${key})`);
   await admin.query(`create function ${name}() returns trigger language plpgsql as $$
     begin perform pg_advisory_lock_shared(${key}); perform pg_advisory_unlock_shared(${key}); return new; end; $$`);
-  await admin.query(`create trigger ${name} before insert on ${table} for each row execute function ${name}()`);
+  await admin.query(`create trigger ${name} before insert on ${table} for each row ${when ? `when (${when}) ` : ''}execute function ${name}()`);
   let released = false;
   const release = async () => {
     if (released) return;

@@ -6,7 +6,7 @@ import { activePersonaOf, findPasswordAccount, type EmailAccount, type LoginResu
 import type { SessionLabelStore } from '../sessions/session-label-repository.js';
 import type { AccountSecretStore } from './account-secret-repository.js';
 import type { RecoveryCodeOwner, RecoveryCodeStore } from './recovery-code-repository.js';
-import { completeSignIn, type SignInPlan } from './sign-in-repository.js';
+import { completeSignIn, lockPerson, type SignInPlan } from './sign-in-repository.js';
 
 export type RecoverResult = ({ readonly recovered: true } & LoginResult) | { readonly recovered: false };
 
@@ -30,8 +30,12 @@ export function createRecoveryRepository(db: Db, codes: RecoveryCodeStore, secre
 
     recover: (owner, codeHash, passwordHash, plan, correlationId) =>
       crossDatabaseTransaction(db, async (trx): Promise<RecoverResult> => {
-        // First, so that every loser of a race stops here having written nothing. (It locks the
-        // person first, as every territory write does: parallel attempts wait there, in turn.)
+        // The person first, FOR UPDATE, as the sign-in below locks them (see verifyAccount): taking
+        // only the territory write's NO KEY UPDATE here and upgrading later would deadlock with a
+        // transaction that took a KEY SHARE on the person meanwhile (an appeal opened for them) and
+        // then waits for NO KEY UPDATE. Parallel attempts wait here, in turn.
+        await lockPerson(trx, owner.profileId);
+        // Then the code, so that every loser of a race stops here having written nothing.
         if (!(await codes.consume(trx, owner, codeHash))) return { recovered: false };
         const { accountId, profileId } = owner;
         // Whoever knew the old password (or stole a session) is out, on every device.

@@ -12,6 +12,9 @@ import { currentTerritoryOf } from '../handles/handle-repository.js';
  * check on the row takes (a new persona, appeal or account of the person), so a transaction that
  * inserted such a row first and writes to the territory after cannot deadlock with another doing
  * the same. Taking it first in a transaction keeps the usual order (person, then their rows).
+ * That holds only while no one upgrades it: a transaction that will lock the person FOR UPDATE later
+ * (a sign-in's `lockPerson`, a link) must take FOR UPDATE before its first territory write, or it
+ * deadlocks with one that holds a KEY SHARE on the person and waits here (an appeal being opened).
  *
  * Reads need no lock (`currentTerritoryOf`): a read racing a switch finds the rows in the old
  * territory until the retire step, then in the new one. Resolving a session reads no territory.

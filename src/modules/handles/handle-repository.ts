@@ -33,7 +33,7 @@ export interface HandleRepository {
   handleOf(personaId: string): Promise<string | null>;
   /** Claims for a live persona the account may act as; the unique indexes decide races. */
   claim(accountId: string, personaId: string, handle: string, skeleton: string, correlationId: string): Promise<ClaimResult>;
-  /** Moves a handle between two personas of one person (audited); the target must be live and without one. */
+  /** Moves a handle between two personas this account may act as (audited); the target must be live and without one. */
   move(accountId: string, fromPersonaId: string, toPersonaId: string, correlationId: string): Promise<MoveResult>;
 }
 
@@ -91,10 +91,16 @@ export function createHandleRepository(db: Db, keys: PersonKeys): HandleReposito
     async move(accountId, fromPersonaId, toPersonaId, correlationId) {
       try {
         return await db.transaction().execute(async (trx) => {
+          // The person first, as a claim does: a privacy change (which locks them FOR UPDATE and
+          // rewrites persona_access) is then either committed before the access checks below or waits.
+          const locked = await lockPersonOf(trx, accountId, toPersonaId);
           const target = await accessiblePersona(trx, accountId, toPersonaId);
-          if (!target?.live) return 'persona-not-found' as const;
-          // The source may be retired (rotated away, deactivated): it only has to be the same person's,
-          // and not deleted on purpose (a rotated-away persona is retired by its successor, not deleted).
+          if (!target?.live || target.profileId !== locked) return 'persona-not-found' as const;
+          // The source must be this caller's too, not merely the same person's: an isolated account's
+          // personas are nobody else's, and a handle passing between them and another account's would
+          // tie the two in public. It may be retired (rotated away, deactivated), but not deleted on
+          // purpose (a rotated-away persona is retired by its successor, not deleted). Whatever fails
+          // answers 'no-handle', as a stranger's persona does, so the refusal tells nothing.
           const source = await trx
             .selectFrom('user_identities as u')
             .innerJoin('personas as p', 'p.id', 'u.persona_id')
@@ -104,6 +110,7 @@ export function createHandleRepository(db: Db, keys: PersonKeys): HandleReposito
             .where((eb) =>
               eb.or([eb('p.deleted_at', 'is', null), eb.exists(eb.selectFrom('personas as next').select('next.id').whereRef('next.rotated_from', '=', 'p.id'))]),
             )
+            .where(mayActAsOrSucceeds(accountId, fromPersonaId))
             .forUpdate('u')
             .executeTakeFirst();
           if (!source) return 'no-handle' as const;
@@ -131,6 +138,23 @@ async function accessiblePersona(trx: Tx, accountId: string, personaId: string) 
     .forUpdate()
     .executeTakeFirst();
   return row ?? null;
+}
+
+/**
+ * Whether the account may act as the persona or as one of its successors by rotation. A rotated-away
+ * persona keeps its maker, so its access is normally its successor's; but a `partial` account's
+ * selection names persona ids, and one that chose the successor should still reach the handle the
+ * rotation left behind.
+ */
+function mayActAsOrSucceeds(accountId: string, personaId: string) {
+  return sql<boolean>`exists (
+    with recursive chain (id) as (
+      select ${personaId}::uuid
+      union
+      select next.id from personas next join chain on next.rotated_from = chain.id
+    )
+    select 1 from chain join persona_access pa on pa.persona_id = chain.id where pa.account_id = ${accountId}
+  )`;
 }
 
 /** Locks the person of a persona this account may act as (FOR NO KEY UPDATE, as territoryForWrite does); their id, or null. */

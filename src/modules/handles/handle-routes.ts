@@ -71,8 +71,10 @@ export const handleRoutes: FastifyPluginAsyncTypebox<{ handles: HandleService }>
         tags: ['federation', 'personas'],
         summary: 'Give my persona\'s handle to another of my personas',
         description:
-          'The source may be retired (rotated away or deactivated) but must be mine and not deleted; the target must be live ' +
-          'and hold no handle. The address and public key hash travel with the handle. Audited (`handle.move`), event HandleMoved.',
+          'Both personas must be ones this account may act as (its privacy mode decides: an isolated account\'s personas are ' +
+          'nobody else\'s). The source may be retired (deactivated, or rotated away: then acting ' +
+          'as its successor is enough) but not deleted; the target must be live and hold no handle. The address and public key hash travel ' +
+          'with the handle. Audited (`handle.move`), event HandleMoved.',
         params: Type.Object({ id: Uuid }, { additionalProperties: false }),
         body: Type.Object({ toPersonaId: Uuid }, { additionalProperties: false }),
         response: { 200: body({ handle: Type.String(), personaId: Uuid }), ...errorResponses(400, 401, 404, 409) },
