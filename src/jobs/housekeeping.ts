@@ -48,13 +48,13 @@ export function scheduleHousekeeping(deps: HousekeepingDeps): PeriodicTask[] {
     };
     const worthLogging = (report: Awaited<ReturnType<typeof run>>) =>
       report.purged > 0 || report.holdsReleased > 0 || report.retiredMethodsForgotten > 0;
-    tasks.push(scheduleEvery('purge', config.purgeIntervalSeconds, run, worthLogging, logger));
+    tasks.push(scheduleEvery('purge', config.purgeIntervalSeconds, run, worthLogging, logger, soonAfterStart(config.purgeIntervalSeconds)));
   }
   if (config.retention.intervalSeconds > 0) {
     // With several nodes each runs it; the repository lets one node at a time prune each kind of row.
     const retention = createConfiguredRetention(config, db, clock);
     const worthLogging = (report: PruneReport) => Object.values(report).some((count) => count > 0);
-    tasks.push(scheduleEvery('prune', config.retention.intervalSeconds, () => retention.prune(), worthLogging, logger));
+    tasks.push(scheduleEvery('prune', config.retention.intervalSeconds, () => retention.prune(), worthLogging, logger, soonAfterStart(config.retention.intervalSeconds)));
   }
   if (config.orphanSweep.intervalSeconds > 0) {
     // With several nodes each runs it: a row two of them delete at once is simply gone.
@@ -77,8 +77,14 @@ export function scheduleHousekeeping(deps: HousekeepingDeps): PeriodicTask[] {
   return tasks;
 }
 
-/** How long after start the first orphan sweep runs (or one interval, if shorter). */
-export const FIRST_ORPHAN_SWEEP_AFTER_SECONDS = 60;
+/**
+ * How long after start the first purge, prune and orphan sweep run (or one interval, if shorter):
+ * not one interval, since a node restarted more often than that (deploys, autoscaling) would
+ * otherwise never run the deletions the privacy rules promise.
+ */
+export const FIRST_HOUSEKEEPING_RUN_AFTER_SECONDS = 60;
+
+const soonAfterStart = (intervalSeconds: number) => ({ firstRunsAfterSeconds: [Math.min(FIRST_HOUSEKEEPING_RUN_AFTER_SECONDS, intervalSeconds)] });
 
 /**
  * The orphan sweep's first runs, each delay counted from the run before: a minute after start, not
@@ -89,6 +95,6 @@ export const FIRST_ORPHAN_SWEEP_AFTER_SECONDS = 60;
  * every interval.
  */
 export function orphanSweepStart(intervalSeconds: number, graceSeconds: number): number[] {
-  const first = Math.min(FIRST_ORPHAN_SWEEP_AFTER_SECONDS, intervalSeconds);
+  const first = Math.min(FIRST_HOUSEKEEPING_RUN_AFTER_SECONDS, intervalSeconds);
   return graceSeconds + 1 < intervalSeconds ? [first, graceSeconds + 1] : [first];
 }
