@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
+import { Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPasskeyCredentialRepository } from '../../src/auth/passkey/passkey-credential-repository.js';
 import { systemClock } from '../../src/clock.js';
@@ -21,7 +20,8 @@ import { ORPHAN_RULES } from '../../src/modules/orphans/orphan-rules.js';
 import { createOrphanSweeper, type OrphanSweeper } from '../../src/modules/orphans/orphan-sweep-service.js';
 import { createSessionLabelStore } from '../../src/modules/sessions/session-label-repository.js';
 import { startTestApp, testEnvironment, type TestApp } from '../support/app.js';
-import { createEmptyPostgresDatabase, postgresUrl } from '../support/database.js';
+import { postgresUrl } from '../support/database.js';
+import { startWithRemoteTerritory, type RemoteTerritory } from '../support/remote-territory.js';
 import { addRecoveryCodes, createTerritory, expectOk, registerMover, type Mover } from '../support/moves.js';
 
 /**
@@ -233,24 +233,16 @@ describe('the orphan sweep in the default territory (the global database)', () =
 });
 
 describe.skipIf(!postgresUrl)('the orphan sweep in a territory on its own database', () => {
+  let remote: RemoteTerritory;
   let test: TestApp;
-  let second: { url: string; drop(): Promise<void> };
   let direct: Db;
   let databases: TerritoryDatabases;
 
   beforeAll(async () => {
-    second = await createEmptyPostgresDatabase();
-    test = await startTestApp({ env: { TERRITORY_DATABASE_URLS: `no=${second.url}` } });
-    await createTerritory(test, 'no');
-    direct = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: second.url, max: 2 }) }) });
-    databases = openTerritoryDatabases(test.database.db, { no: second.url });
+    remote = await startWithRemoteTerritory('no');
+    ({ test, direct, databases } = remote);
   });
-  afterAll(async () => {
-    await databases?.close();
-    await direct?.destroy();
-    await test?.close();
-    await second?.drop();
-  });
+  afterAll(() => remote?.close());
 
   const db = () => test.database.db;
 

@@ -1,9 +1,8 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import type { Db } from '../../src/db/database.js';
-import { openTerritoryDatabases, type TerritoryDatabases } from '../../src/db/territory-databases.js';
+import type { TerritoryDatabases } from '../../src/db/territory-databases.js';
 import { createMoveRepository } from '../../src/modules/citizenships/move-repository.js';
 import { createMoveService } from '../../src/modules/citizenships/move-service.js';
 import { createTerritoryRowsRepository } from '../../src/modules/citizenships/territory-rows-repository.js';
@@ -13,10 +12,11 @@ import { EmailBox, normalizeEmail } from '../../src/crypto/email-box.js';
 import { TokenHasher } from '../../src/crypto/tokens.js';
 import { didKeyOf } from '../../src/auth/key/did-key.js';
 import { newKeyPair, rawPublicKey, signKeyChallenge } from '../support/key-signer.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import type { TestApp } from '../support/app.js';
 import { Browser, newPerson } from '../support/browser.js';
-import { createEmptyPostgresDatabase, postgresUrl } from '../support/database.js';
-import { addRecoveryCodes, createTerritory, expectOk, handleOf, registerMover, residencyOf, traceOf } from '../support/moves.js';
+import { postgresUrl } from '../support/database.js';
+import { startWithRemoteTerritory, type RemoteTerritory } from '../support/remote-territory.js';
+import { addRecoveryCodes, expectOk, handleOf, registerMover, residencyOf, traceOf } from '../support/moves.js';
 import { CHROME_MAC, registerPasskeyPerson, signInWithPasskey } from '../support/passkeys.js';
 
 /**
@@ -24,25 +24,16 @@ import { CHROME_MAC, registerPasskeyPerson, signInWithPasskey } from '../support
  * so a move crosses two databases that share no transaction.
  */
 describe.skipIf(!postgresUrl)('a territory on its own database', () => {
+  let remote: RemoteTerritory;
   let test: TestApp;
-  let second: { url: string; drop(): Promise<void> };
   let direct: Db;
   let databases: TerritoryDatabases;
 
   beforeAll(async () => {
-    second = await createEmptyPostgresDatabase();
-    test = await startTestApp({ env: { TERRITORY_DATABASE_URLS: `no=${second.url}` } });
-    await createTerritory(test, 'no');
-    // A connection of the test's own to the second database, to look at it directly.
-    direct = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: second.url, max: 2 }) }) });
-    databases = openTerritoryDatabases(test.database.db, { no: second.url });
+    remote = await startWithRemoteTerritory('no');
+    ({ test, direct, databases } = remote);
   });
-  afterAll(async () => {
-    await databases?.close();
-    await direct?.destroy();
-    await test?.close();
-    await second?.drop();
-  });
+  afterAll(() => remote?.close());
 
   const where = (code: string) => (code === 'no' ? direct : test.database.db);
   const schemasIn = async (db: Db) =>
