@@ -139,6 +139,10 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   const hasher = new TokenHasher(config.secrets.tokenHashKey);
   const pseudonyms = new Pseudonyms(config.secrets.pseudonymKeys);
   const cache = new SessionCache({ ...config.sessionCache, listening: () => invalidation.isListening() });
+  if (config.sessionCache.ttlSeconds > 0) {
+    const sweep = setInterval(() => cache.sweepExpired(), config.sessionCache.ttlSeconds * 1000).unref();
+    app.addHook('onClose', async () => clearInterval(sweep));
+  }
   invalidation.subscribe((message) => {
     if (message.kind === 'all') cache.clear();
     else if (message.kind === 'profile') cache.evictProfile(message.id);

@@ -72,7 +72,13 @@ function openEmbedded(dataDir: string, template: Blob | undefined): DatabaseHand
   // times slower (2.2 s against 0.5 s from the test template).
   const client = new PGlite({
     ...(location ? { dataDir: location } : {}),
-    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
+    startParams: [
+      ...PGlite.defaultStartParams,
+      ...['-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
+      // The periodic VACUUM and ANALYZE (table maintenance) run in this process's WebAssembly
+      // memory, which never shrinks: cap what one of them may take (PostgreSQL's default is 64 MB).
+      ...['-c', 'maintenance_work_mem=8MB'],
+    ],
     ...(template && !location ? { loadDataDir: template } : {}),
   });
   return handle(new Kysely<Database>({ dialect: new PGliteDialect(client) }), 'embedded');

@@ -73,6 +73,20 @@ describe('SessionCache', () => {
     expect(cache.get('k1')?.accountabilityProfileId).toBe('p1'); // the bus clears it on resubscribing
   });
 
+  it('sweeps entries past their TTL that nobody read again, and their index with them', async () => {
+    const cache = new SessionCache({ ttlSeconds: 1, maxEntries: 100 });
+    cache.set('k1', context('p1'), cache.generation);
+    cache.set('k2', context('p2'), cache.generation);
+    cache.set('k3', context('p2'), cache.generation);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(cache.indexedProfiles).toBe(2); // expired, but the LRU drops them only when read or pushed out
+    cache.sweepExpired();
+    expect(cache.indexedProfiles).toBe(0);
+    cache.set('k2', context('p2'), cache.generation); // and the index works on from empty
+    cache.evictProfile('p2');
+    expect(cache.get('k2')).toBeUndefined();
+  });
+
   it('caches nothing when turned off (TTL 0)', () => {
     const cache = new SessionCache({ ttlSeconds: 0, maxEntries: 100 });
     cache.set('k1', context('p1'), cache.generation);

@@ -13,9 +13,10 @@ export class SessionCache {
    * The keys of each person's entries, so that an eviction touches only that person's few entries.
    * Evictions are not rare: every persona change and sign-in makes one, and a scan of the whole
    * cache made each cost as much as the cache was big (issue 12's soak: CPU per request grew with
-   * the visitors seen). Kept in step with the LRU's own removals through `dispose`.
+   * the visitors seen). Kept in step with the LRU's own removals through `dispose`. Most people have
+   * one entry: theirs is the key itself, and a set only from the second on.
    */
-  readonly #keysByProfile = new Map<string, Set<string>>();
+  readonly #keysByProfile = new Map<string, string | Set<string>>();
   readonly #listening: () => boolean;
   #generation = 0;
 
@@ -57,18 +58,28 @@ export class SessionCache {
     this.#entries.set(key, context);
     const profileId = context.accountabilityProfileId;
     const keys = this.#keysByProfile.get(profileId);
-    if (keys) keys.add(key);
-    else this.#keysByProfile.set(profileId, new Set([key]));
+    if (keys === undefined || keys === key) this.#keysByProfile.set(profileId, key);
+    else if (typeof keys === 'string') this.#keysByProfile.set(profileId, new Set([keys, key]));
+    else keys.add(key);
   }
 
   /** Drops every cached session of one person: as many steps as they have entries, whatever the cache holds. */
   evictProfile(accountabilityProfileId: string): void {
     this.#generation++;
     const keys = this.#keysByProfile.get(accountabilityProfileId);
-    if (!keys || !this.#entries) return;
+    if (keys === undefined || !this.#entries) return;
     // A copy: each delete disposes its entry, which removes the key from this very set.
-    for (const key of [...keys]) this.#entries.delete(key);
+    for (const key of typeof keys === 'string' ? [keys] : [...keys]) this.#entries.delete(key);
     this.#keysByProfile.delete(accountabilityProfileId);
+  }
+
+  /**
+   * Drops the entries past their TTL. The LRU drops an expired entry only when it is read or pushed
+   * out for room, so without this the cache fills to `maxEntries` with visitors long gone (about a
+   * kilobyte each: the soak's heap grew by what its new guests left there). Run once per TTL.
+   */
+  sweepExpired(): void {
+    this.#entries?.purgeStale();
   }
 
   clear(): void {
@@ -84,8 +95,10 @@ export class SessionCache {
 
   #unindex(profileId: string, key: string): void {
     const keys = this.#keysByProfile.get(profileId);
-    if (!keys) return;
-    keys.delete(key);
-    if (keys.size === 0) this.#keysByProfile.delete(profileId);
+    if (keys === key) this.#keysByProfile.delete(profileId);
+    else if (typeof keys === 'object') {
+      keys.delete(key);
+      if (keys.size === 1) this.#keysByProfile.set(profileId, keys.values().next().value as string);
+    }
   }
 }
