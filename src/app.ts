@@ -87,6 +87,7 @@ import { adminIdentityRoutes } from './modules/admins/admin-identity-routes.js';
 import { createAuditSearchRepository } from './modules/audit/audit-search-repository.js';
 import { auditRoutes } from './modules/audit/audit-routes.js';
 import { closeConnectionsWhenClosing } from './http/close-connections.js';
+import { wakeRelayAfterWrites } from './http/relay-wakeup.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -122,12 +123,7 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   });
   app.decorate('events', events);
   app.addHook('onReady', async () => events.start());
-  // What a request wrote to the outbox is delivered at once, not at the next poll: the poll (long by
-  // default) is only for events written elsewhere (background jobs, the CLI, a node that died).
-  app.addHook('onResponse', (request, _reply, done) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD') events.relay.nudge();
-    done();
-  });
+  wakeRelayAfterWrites(app, events.relay);
   // After in-flight requests answered: the batch in flight commits (or rolls back) before the database closes.
   app.addHook('onClose', async () => events.stop());
   const attemptLimiter = await openAttemptLimiter(config.redisUrl, clock);
@@ -139,10 +135,8 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   const hasher = new TokenHasher(config.secrets.tokenHashKey);
   const pseudonyms = new Pseudonyms(config.secrets.pseudonymKeys);
   const cache = new SessionCache({ ...config.sessionCache, listening: () => invalidation.isListening() });
-  if (config.sessionCache.ttlSeconds > 0) {
-    const sweep = setInterval(() => cache.sweepExpired(), config.sessionCache.ttlSeconds * 1000).unref();
-    app.addHook('onClose', async () => clearInterval(sweep));
-  }
+  const sweep = setInterval(() => cache.sweepExpired(), Math.max(1, config.sessionCache.ttlSeconds) * 1000).unref();
+  app.addHook('onClose', async () => clearInterval(sweep));
   invalidation.subscribe((message) => {
     if (message.kind === 'all') cache.clear();
     else if (message.kind === 'profile') cache.evictProfile(message.id);

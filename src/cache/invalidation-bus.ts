@@ -31,6 +31,14 @@ export interface InvalidationBus {
   close(): Promise<void>;
 }
 
+/** The options of a bus whose every node confirms each message (Redis, PostgreSQL). */
+export interface ConfirmingBusOptions {
+  /** Told of a publish that failed or that some node did not confirm in time. */
+  readonly onError?: (error: unknown) => void;
+  /** How long a publish waits for every node's confirmation (2 s by default). */
+  readonly ackTimeoutMs?: number;
+}
+
 /** The embedded default: one process, so delivery is a direct call. */
 export function createMemoryInvalidationBus(): InvalidationBus {
   const listeners: Array<(invalidation: Invalidation) => void> = [];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { Invalidation, InvalidationBus } from './invalidation-bus.js';
+import type { ConfirmingBusOptions, Invalidation, InvalidationBus } from './invalidation-bus.js';
 import { parseInvalidation } from './invalidation-message.js';
 
 /** Invalidations that every listening node confirms. */
@@ -32,10 +32,7 @@ select array(
   where datname = current_database() and application_name like '${LISTENER_NAME_PREFIX}%' and application_name <> $3
 ) as peers, pg_notify($1, $2)`;
 
-export interface PostgresInvalidationBusOptions {
-  readonly onError?: (error: unknown) => void;
-  readonly ackTimeoutMs?: number;
-}
+export type PostgresInvalidationBusOptions = ConfirmingBusOptions;
 
 /**
  * Invalidation across nodes over PostgreSQL LISTEN/NOTIFY, for nodes that share a PostgreSQL

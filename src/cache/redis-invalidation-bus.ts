@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { Invalidation, InvalidationBus } from './invalidation-bus.js';
+import type { ConfirmingBusOptions, Invalidation, InvalidationBus } from './invalidation-bus.js';
 import { parseInvalidation } from './invalidation-message.js';
 
 /** Invalidations that every receiver confirms. */
@@ -16,10 +16,7 @@ const LEGACY_CHANNEL = 'personae:invalidate';
 /** How long a publish waits for every node's confirmation before it reports the laggards and returns. */
 const DEFAULT_ACK_TIMEOUT_MS = 2000;
 
-export interface RedisInvalidationBusOptions {
-  readonly onError?: (error: unknown) => void;
-  readonly ackTimeoutMs?: number;
-}
+export type RedisInvalidationBusOptions = ConfirmingBusOptions;
 
 /**
  * Invalidation across nodes over Redis pub/sub.
