@@ -50,7 +50,7 @@ import { appAdminRoutes, appRoutes, appSchemas, appTicketRoutes } from './module
 import { createAppService } from './modules/apps/app-service.js';
 import { identificationRoutes } from './modules/identification/identification-routes.js';
 import { createIdentificationService } from './modules/identification/identification-service.js';
-import { SessionCache } from './modules/sessions/session-cache.js';
+import { openNodeSessionCache } from './modules/sessions/session-cache.js';
 import { createSessionRepository } from './modules/sessions/session-repository.js';
 import { sessionRoutes } from './modules/sessions/session-routes.js';
 import { createSessionService } from './modules/sessions/session-service.js';
@@ -134,13 +134,8 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   app.addHook('onReady', () => federation.ready());
   const hasher = new TokenHasher(config.secrets.tokenHashKey);
   const pseudonyms = new Pseudonyms(config.secrets.pseudonymKeys);
-  const cache = new SessionCache({ ...config.sessionCache, listening: () => invalidation.isListening() });
-  const sweep = setInterval(() => cache.sweepExpired(), Math.max(1, config.sessionCache.ttlSeconds) * 1000).unref();
-  app.addHook('onClose', async () => clearInterval(sweep));
-  invalidation.subscribe((message) => {
-    if (message.kind === 'all') cache.clear();
-    else if (message.kind === 'profile') cache.evictProfile(message.id);
-  });
+  const { cache, close: closeCache } = openNodeSessionCache(config.sessionCache, invalidation);
+  app.addHook('onClose', async () => closeCache());
 
   // An eviction some node did not confirm is logged by the bus and the change answered anyway (docs/operations.md).
   const evictProfile = async (id: string) => void (await invalidation.publish({ kind: 'profile', id }));

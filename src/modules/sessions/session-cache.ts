@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { InvalidationBus } from '../../cache/invalidation-bus.js';
 import type { SessionContext } from './session.js';
 
 /**
@@ -101,4 +102,21 @@ export class SessionCache {
       if (keys.size === 1) this.#keysByProfile.set(profileId, keys.values().next().value as string);
     }
   }
+}
+
+/**
+ * This node's session cache, kept in step with the invalidation bus (a person's eviction, or
+ * everything after the node may have missed messages), its expired entries swept once per TTL.
+ */
+export function openNodeSessionCache(
+  settings: { readonly ttlSeconds: number; readonly maxEntries: number },
+  bus: InvalidationBus,
+): { readonly cache: SessionCache; close(): void } {
+  const cache = new SessionCache({ ...settings, listening: () => bus.isListening() });
+  bus.subscribe((message) => {
+    if (message.kind === 'all') cache.clear();
+    else if (message.kind === 'profile') cache.evictProfile(message.id);
+  });
+  const sweep = settings.ttlSeconds > 0 ? setInterval(() => cache.sweepExpired(), settings.ttlSeconds * 1000).unref() : undefined;
+  return { cache, close: () => clearInterval(sweep) };
 }
