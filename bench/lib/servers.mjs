@@ -65,11 +65,12 @@ async function expectStarted(url, cookie, name) {
 }
 
 /** The bare baseline, with a cookie made as the service makes it: a signed `<token>.<base36 seconds>`. */
-export async function startBare({ root }) {
+export async function startBare({ root, nodeArgs = [] }) {
   const port = await freePort();
   const secret = newSecret();
   const proc = startNode(join(root, 'bench/bare-server.mjs'), {
     env: { PORT: String(port), HOST: '127.0.0.1', COOKIE_SECRET: secret, NODE_ENV: 'production' },
+    nodeArgs,
     name: 'bare server (bench/bare-server.mjs)',
   });
   const url = `http://127.0.0.1:${port}/session`;
