@@ -2,7 +2,9 @@
 // database (PGlite) and on PostgreSQL. Servers run as child processes so that, on a 2-core machine,
 // the server has one core and autocannon (here, in this process) the other.
 //
-// Knobs: BENCH_DURATION (s, 10), BENCH_WARMUP (s, 3), BENCH_CONNECTIONS (50),
+// Knobs: BENCH_DURATION (s, 10), BENCH_WARMUP (s, 3), BENCH_CONNECTIONS (50), BENCH_ROUNDS (3: the
+// service and the bare route are loaded in turn this many times, and the round with the median ratio
+// is reported, so that a virtual machine's speed drifting between two loads does not make the figure),
 // BENCH_DATABASES (embedded,postgres), BENCH_DATABASE_URL or DATABASE_URL (PostgreSQL admin URL),
 // BENCH_CPU_PROF=1 (write V8 CPU profiles of the service to .bench/profiles).
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,6 +25,7 @@ const settings = {
   durationSeconds: integerFromEnv('BENCH_DURATION', 10, 1),
   warmupSeconds: integerFromEnv('BENCH_WARMUP', 3, 0),
   connections: integerFromEnv('BENCH_CONNECTIONS', 50, 1),
+  rounds: integerFromEnv('BENCH_ROUNDS', 3, 1),
   cpus: availableParallelism(),
   databases: (process.env.BENCH_DATABASES || 'embedded,postgres').split(',').map((name) => name.trim()),
   postgresUrl: process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || 'postgres://root@127.0.0.1:5432/test',
@@ -38,12 +41,16 @@ async function measurePair(label, bare, database) {
   log(`${label}: starting the service`);
   const service = await startService({ root, database, nodeArgs });
   try {
-    log(`${label}: loading GET /session (${load.warmupSeconds} s warm-up + ${load.durationSeconds} s)`);
-    const session = await measure({ ...load, url: service.url, cookie: service.cookie, serverPid: service.proc.child.pid });
-    log(`${label}: loading the bare route`);
-    const bareResult = await measure({ ...load, url: bare.url, cookie: bare.cookie, serverPid: bare.proc.child.pid });
+    const rounds = [];
+    for (let round = 1; round <= settings.rounds; round++) {
+      log(`${label}: round ${round} of ${settings.rounds}: GET /session (${load.warmupSeconds} s warm-up + ${load.durationSeconds} s), then the bare route`);
+      const session = await measure({ ...load, url: service.url, cookie: service.cookie, serverPid: service.proc.child.pid });
+      const bareResult = await measure({ ...load, url: bare.url, cookie: bare.cookie, serverPid: bare.proc.child.pid });
+      rounds.push({ session, bare: bareResult, ratio: session.summary.rps / bareResult.summary.rps });
+    }
+    const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)];
     await stop(service.proc); // PGlite's data folder admits one process at a time
-    return { session, uncached: await measureUncached(label, database), bare: bareResult };
+    return { session: median.session, bare: median.bare, roundRatios: rounds.map((round) => round.ratio), uncached: await measureUncached(label, database) };
   } finally {
     await stop(service.proc);
   }

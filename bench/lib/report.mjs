@@ -45,6 +45,7 @@ export function render({ settings, runs }) {
     rows.push([run.label, ...line('GET /session', run.session)]);
     rows.push(['', ...line('bare cookie route', run.bare)]);
     rows.push(['', 'ratio session/bare', pct(run.verdict.ratio), '', '', '', fmtTimes(run.verdict.cpuPerRequestRatio), '']);
+    if (run.roundRatios?.length > 1) rows.push(['', `every round (median shown)`, run.roundRatios.map(pct).join(' '), '', '', '', '', '']);
     if (run.uncached) {
       rows.push(['', ...line('GET /session, no cache', run.uncached)]);
       rows.push(['', 'ratio no-cache/bare', pct(run.uncached.summary.rps / run.bare.summary.rps), '', '', '', '', '']);
@@ -92,6 +93,7 @@ export async function writeResults(path, { settings, runs }) {
             database: run.database,
             label: run.label,
             verdict: run.verdict,
+            ...(run.roundRatios ? { roundRatios: run.roundRatios } : {}),
             session: run.session.summary,
             bare: run.bare.summary,
             raw: { session: run.session.raw, bare: run.bare.raw },
