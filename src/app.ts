@@ -1,6 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { InvalidationBus } from './cache/invalidation-bus.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -89,16 +89,24 @@ import { auditRoutes } from './modules/audit/audit-routes.js';
 import { closeConnectionsWhenClosing } from './http/close-connections.js';
 import { wakeRelayAfterWrites } from './http/relay-wakeup.js';
 
+/** Fastify's `schemaController.compilersFactory`: what builds the validators and serializers of route schemas. */
+export type SchemaCompilers = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
+
 export interface AppDeps {
   readonly config: Config;
   readonly database: DatabaseHandle;
   readonly logger: FastifyBaseLogger;
   readonly invalidation: InvalidationBus;
   readonly clock?: Clock;
+  /**
+   * Schema compilers instead of Fastify's defaults. The tests pass ones that reuse what earlier
+   * apps of the same process compiled (test/support/schema-compilers.ts); the service builds one app.
+   */
+  readonly schemaCompilers?: SchemaCompilers;
 }
 
 /** The composition root: wires services to their ports and routes to services. No listen, no env. */
-export async function buildApp({ config, database, logger, invalidation, clock = systemClock }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, database, logger, invalidation, clock = systemClock, schemaCompilers }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
     genReqId: correlationIdOf,
@@ -111,6 +119,7 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     frameworkErrors: answerMalformedRequest,
     // request.ip (the per-client sign-in limit) believes X-Forwarded-For only from these proxies.
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
+    ...(schemaCompilers ? { schemaController: { compilersFactory: schemaCompilers } } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const metrics = createMetrics();

@@ -112,7 +112,8 @@ async function terminate(child: Child) {
   return { ended, ms: Date.now() - sentAt };
 }
 
-describe('refusing to start in production without good secrets', () => {
+// Embedded suite only: the children run embedded whatever the suite (childEnv), so it would repeat exactly.
+describe.skipIf(postgresUrl)('refusing to start in production without good secrets', () => {
   it('exits non-zero, naming every missing secret, without a stack trace', async () => {
     const dataDir = tempDir();
     const { code, output } = await runNode('main.js', [], { NODE_ENV: 'production', DATA_DIR: dataDir });
@@ -139,7 +140,8 @@ describe('refusing to start in production without good secrets', () => {
   });
 });
 
-describe('running in development', () => {
+// Embedded suite only: the children run embedded whatever the suite (childEnv), so it would repeat exactly.
+describe.skipIf(postgresUrl)('running in development', () => {
   it('serves, keeps its own secrets in a 0600 file, and a restart keeps every visitor', async () => {
     const dataDir = tempDir();
     const first = await startServer(dataDir);
@@ -178,7 +180,8 @@ describe('running in development', () => {
   }, 120_000);
 });
 
-describe('node dist/cli.js migrate', () => {
+// Embedded suite only: the children run embedded whatever the suite (childEnv), so it would repeat exactly.
+describe.skipIf(postgresUrl)('node dist/cli.js migrate', () => {
   it('applies the migrations on a fresh database, then reports it up to date', async () => {
     const env = { NODE_ENV: 'development', DATA_DIR: tempDir() };
     const first = await runNode('cli.js', ['migrate'], env);

@@ -8,6 +8,7 @@ import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/http/logger.js';
 import { openTestDatabase, type TestDatabase } from './database.js';
+import { sharedSchemaCompilers } from './schema-compilers.js';
 
 export const redisUrl = process.env.REDIS_URL || undefined;
 
@@ -87,6 +88,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     database,
     logger,
     invalidation,
+    schemaCompilers: sharedSchemaCompilers,
     ...(options.clock ? { clock: options.clock } : {}),
   });
   await app.ready();

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { inject } from 'vitest';
-import pg from 'pg';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
+import { administer, withDatabase } from './postgres-admin.js';
 
 /** The PostgreSQL server the suite runs against when DATABASE_URL is set; PGlite otherwise. */
 export const postgresUrl = process.env.DATABASE_URL || undefined;
@@ -26,17 +26,22 @@ export async function openTestDatabase(options: { poolSize?: number } = {}): Pro
     await migrateToLatest(handle.db); // a no-op on the template, which is already migrated
     return { ...handle, url: undefined, drop: handle.close };
   }
-  const empty = await createEmptyPostgresDatabase();
-  const handle = openDatabase({ url: empty.url, poolSize: options.poolSize ?? 10 });
-  await migrateToLatest(handle.db);
+  const created = await createPostgresDatabase(postgresTemplate());
+  const handle = openDatabase({ url: created.url, poolSize: options.poolSize ?? 10 });
+  await migrateToLatest(handle.db); // a no-op on a copy of the template, which is already migrated
   return {
     ...handle,
-    url: empty.url,
+    url: created.url,
     drop: async () => {
       await handle.close();
-      await empty.drop();
+      await created.drop();
     },
   };
+}
+
+/** The migrated database made by global-setup.ts to copy (absent outside vitest's run). */
+function postgresTemplate(): string | undefined {
+  return inject('postgresTemplate') || undefined;
 }
 
 let template: Promise<Blob | undefined> | undefined;
@@ -51,25 +56,15 @@ function pgliteTemplate(): Promise<Blob | undefined> {
 }
 
 /** A new, empty database on the PostgreSQL server of DATABASE_URL (for processes that migrate it). */
-export async function createEmptyPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+export function createEmptyPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  return createPostgresDatabase(undefined);
+}
+
+/** A new database on the server of DATABASE_URL: a copy of `template`, or empty without one. */
+async function createPostgresDatabase(template: string | undefined): Promise<{ url: string; drop(): Promise<void> }> {
   if (!postgresUrl) throw new Error('DATABASE_URL is not set');
+  const server = postgresUrl;
   const name = `personae_test_${randomBytes(6).toString('hex')}`;
-  await administer(`create database ${name}`);
-  return { url: withDatabase(postgresUrl, name), drop: () => administer(`drop database if exists ${name} with (force)`) };
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-async function administer(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: postgresUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
+  await administer(server, template ? `create database ${name} template ${template}` : `create database ${name}`);
+  return { url: withDatabase(server, name), drop: () => administer(server, `drop database if exists ${name} with (force)`) };
 }

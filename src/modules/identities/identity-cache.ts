@@ -21,12 +21,18 @@ interface Entry {
  * bump are never served again; the LRU bound and the TTL reclaim their memory.
  */
 export class IdentityCache {
-  readonly #entries: LRUCache<string, Entry> | null;
+  /**
+   * Made on the first entry (never while `#newEntries` is null: caching is off). An LRUCache
+   * allocates room for all `max` entries up front (about 20 ms for 100,000): every app the tests
+   * build paid it, most of them caching nothing here.
+   */
+  #entries: LRUCache<string, Entry> | undefined;
+  readonly #newEntries: (() => LRUCache<string, Entry>) | null;
 
   constructor(options: { readonly ttlSeconds: number; readonly maxEntries: number }) {
-    this.#entries =
+    this.#newEntries =
       options.ttlSeconds > 0 && options.maxEntries > 0
-        ? new LRUCache({ max: options.maxEntries, ttl: options.ttlSeconds * 1000, ttlAutopurge: false })
+        ? () => new LRUCache({ max: options.maxEntries, ttl: options.ttlSeconds * 1000, ttlAutopurge: false })
         : null;
   }
 
@@ -38,6 +44,6 @@ export class IdentityCache {
 
   /** Keeps what a lookup found, under the generation it read before its database read. */
   set(handle: string, record: IdentityRecord, generation: string): void {
-    this.#entries?.set(handle, { record, generation });
+    if (this.#newEntries) (this.#entries ??= this.#newEntries()).set(handle, { record, generation });
   }
 }

@@ -9,7 +9,13 @@ import type { SessionContext } from './session.js';
  * requests never read from it: they see bans at once on every node.
  */
 export class SessionCache {
-  readonly #entries: LRUCache<string, SessionContext> | null;
+  /**
+   * Made on the first entry (never while `#newEntries` is null: caching is off). An LRUCache
+   * allocates room for all `max` entries up front (about 20 ms for 100,000): every app the tests
+   * build paid it, most of them caching nothing here.
+   */
+  #entries: LRUCache<string, SessionContext> | undefined;
+  readonly #newEntries: (() => LRUCache<string, SessionContext>) | null;
   /**
    * The keys of each person's entries, so that an eviction touches only that person's few entries.
    * Evictions are not rare: every persona change and sign-in makes one, and a scan of the whole
@@ -27,9 +33,9 @@ export class SessionCache {
    * placed elsewhere is seen on the next request, from the database, instead of within the TTL.
    */
   constructor(options: { readonly ttlSeconds: number; readonly maxEntries: number; readonly listening?: () => boolean }) {
-    this.#entries =
+    this.#newEntries =
       options.ttlSeconds > 0 && options.maxEntries > 0
-        ? new LRUCache({
+        ? () => new LRUCache({
             max: options.maxEntries,
             ttl: options.ttlSeconds * 1000,
             ttlAutopurge: false,
@@ -54,9 +60,9 @@ export class SessionCache {
    * changed): its answer may predate the change that caused the eviction.
    */
   set(key: string, context: SessionContext, generation: number): void {
-    if (generation !== this.#generation || !this.#listening() || !this.#entries) return;
+    if (generation !== this.#generation || !this.#listening() || !this.#newEntries) return;
     // Set first: replacing an entry disposes the old one (and unindexes its key) before it is indexed again.
-    this.#entries.set(key, context);
+    (this.#entries ??= this.#newEntries()).set(key, context);
     const profileId = context.accountabilityProfileId;
     const keys = this.#keysByProfile.get(profileId);
     if (keys === undefined || keys === key) this.#keysByProfile.set(profileId, key);
