@@ -89,37 +89,30 @@ import { auditRoutes } from './modules/audit/audit-routes.js';
 import { closeConnectionsWhenClosing } from './http/close-connections.js';
 import { wakeRelayAfterWrites } from './http/relay-wakeup.js';
 
-/** Fastify's `schemaController.compilersFactory`: what builds the validators and serializers of route schemas. */
-export type SchemaCompilers = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
-
 export interface AppDeps {
   readonly config: Config;
   readonly database: DatabaseHandle;
   readonly logger: FastifyBaseLogger;
   readonly invalidation: InvalidationBus;
   readonly clock?: Clock;
-  /**
-   * Schema compilers instead of Fastify's defaults. The tests pass ones that reuse what earlier
-   * apps of the same process compiled (test/support/schema-compilers.ts); the service builds one app.
-   */
-  readonly schemaCompilers?: SchemaCompilers;
+  /** Instead of Fastify's compilers: the tests reuse what earlier apps of the process compiled (test/support). */
+  readonly schemaController?: FastifyServerOptions['schemaController'];
 }
 
 /** The composition root: wires services to their ports and routes to services. No listen, no env. */
-export async function buildApp({ config, database, logger, invalidation, clock = systemClock, schemaCompilers }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, database, logger, invalidation, clock = systemClock, schemaController }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
     genReqId: correlationIdOf,
     logController: new RequestLogging(config.accessLog),
     bodyLimit: config.bodyLimitBytes,
     forceCloseConnections: 'idle',
-    // Unknown properties are refused, not silently dropped, and nothing is coerced: consent is
-    // `true`, not "true" or 1. Bad input gets a clear error.
+    // Unknown properties are refused, not dropped, and nothing is coerced (consent is `true`, not "true" or 1).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
     frameworkErrors: answerMalformedRequest,
     // request.ip (the per-client sign-in limit) believes X-Forwarded-For only from these proxies.
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
-    ...(schemaCompilers ? { schemaController: { compilersFactory: schemaCompilers } } : {}),
+    ...(schemaController ? { schemaController } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const metrics = createMetrics();

@@ -88,7 +88,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     database,
     logger,
     invalidation,
-    schemaCompilers: sharedSchemaCompilers,
+    schemaController: { compilersFactory: sharedSchemaCompilers },
     ...(options.clock ? { clock: options.clock } : {}),
   });
   await app.ready();

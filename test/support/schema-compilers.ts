@@ -1,6 +1,9 @@
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
-import type { SchemaCompilers } from '../../src/app.js';
+import type { FastifyServerOptions } from 'fastify';
+
+/** Fastify's `schemaController.compilersFactory`: what builds the validators and serializers of route schemas. */
+type SchemaCompilers = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
 
 /** What Fastify asks a compiler for: one schema of one route part (or one response status). */
 interface RouteSchema {
