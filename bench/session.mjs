@@ -105,7 +105,7 @@ async function postgresRun(bare) {
 
 async function main() {
   const runs = [];
-  const bare = await startBare({ root });
+  const bare = await startBare({ root, nodeArgs });
   try {
     for (const name of settings.databases) {
       const run = name === 'embedded' ? embeddedRun : name === 'postgres' ? postgresRun : null;

@@ -27,7 +27,7 @@ import { CORRELATION_HEADER, correlationIdOf } from './http/correlation.js';
 import { registerCrossSiteProtection } from './http/cross-site.js';
 import { answerMalformedRequest, registerErrorHandling } from './http/error-handler.js';
 import { refuseUnstorableText } from './http/unstorable-text.js';
-import { createMetrics, registerRequestMetrics } from './http/metrics.js';
+import { createMetrics, requestDurationObserver } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { RequestLogging } from './http/request-logging.js';
 import { opsRoutes } from './http/ops-routes.js';
@@ -101,10 +101,11 @@ export interface AppDeps {
 
 /** The composition root: wires services to their ports and routes to services. No listen, no env. */
 export async function buildApp({ config, database, logger, invalidation, clock = systemClock, schemaController }: AppDeps): Promise<FastifyInstance> {
+  const metrics = createMetrics();
   const app = Fastify({
     loggerInstance: logger,
     genReqId: correlationIdOf,
-    logController: new RequestLogging(config.accessLog),
+    logController: new RequestLogging(config.accessLog, requestDurationObserver(metrics)),
     bodyLimit: config.bodyLimitBytes,
     forceCloseConnections: 'idle',
     // Unknown properties are refused, not dropped, and nothing is coerced (consent is `true`, not "true" or 1).
@@ -115,7 +116,6 @@ export async function buildApp({ config, database, logger, invalidation, clock =
     ...(schemaController ? { schemaController } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const metrics = createMetrics();
   const events = createEventDelivery({
     config,
     db: database.db,
@@ -250,7 +250,6 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   registerErrorHandling(app);
   refuseUnstorableText(app);
   await registerCrossSiteProtection(app, config.allowedOrigins);
-  registerRequestMetrics(app, metrics);
   await app.register(fastifyCookie, { secret: [...config.secrets.cookieSecrets] });
   await registerOpenApi(app);
   for (const schema of [ErrorBody, ...appSchemas, ...adminTokenSchemas, ...trustSafetySchemas]) app.addSchema(schema);

@@ -1,8 +1,7 @@
 import fastifyCors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
 import { sendError } from './error-handler.js';
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+import { attachToRoutes, changesState, SAFE_METHODS } from './route-hooks.js';
 
 /**
  * Refuses state-changing requests that a browser sends on another site's behalf (CSRF). An origin
@@ -10,6 +9,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * passes, with CORS answered for it and credentials allowed. Otherwise Fetch Metadata
  * (`Sec-Fetch-Site`) decides where the browser sends it, and `Origin` must be this service's own.
  * Requests with neither header (servers, curl) carry no ambient browser credentials, so they pass.
+ * The check is attached to the routes that can change state, as they are declared (call this before
+ * any route): reads run no hook for it, and a request no route matches changes nothing either.
  */
 export async function registerCrossSiteProtection(app: FastifyInstance, allowedOrigins: readonly string[]): Promise<void> {
   const allowed = new Set(allowedOrigins);
@@ -21,7 +22,7 @@ export async function registerCrossSiteProtection(app: FastifyInstance, allowedO
       maxAge: 600,
     });
   }
-  app.addHook('onRequest', (request, reply, done) => {
+  attachToRoutes(app, 'onRequest', changesState, (request, reply, done) => {
     if (SAFE_METHODS.has(request.method)) return done();
     const origin = request.headers.origin;
     if (origin !== undefined && allowed.has(origin)) return done();

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 export interface Metrics {
@@ -19,8 +19,15 @@ export function createMetrics(): Metrics {
   };
 }
 
-/** Request durations by route pattern (never the raw URL: ids would explode the label set). */
-export function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): void {
+/** Records one completed request: method, route pattern, status and duration. */
+export type RequestObserver = (request: FastifyRequest, reply: FastifyReply) => void;
+
+/**
+ * Request durations by route pattern (never the raw URL: ids would explode the label set). Called
+ * from the request-completion callback Fastify makes for every request anyway (RequestLogging), so
+ * the hot path runs no onResponse hook for it.
+ */
+export function requestDurationObserver(metrics: Metrics): RequestObserver {
   const duration = new Histogram({
     name: 'personae_http_request_duration_seconds',
     help: 'HTTP request duration by method, route and status.',
@@ -30,8 +37,8 @@ export function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): 
   });
   // One child per (method, route, status), looked up once: the label set is small and fixed.
   const children = new Map<string, { observe(value: number): void }>();
-  app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
+  return (request, reply) => {
+    const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
     const key = `${request.method} ${route} ${reply.statusCode}`;
     let child = children.get(key);
     if (!child) {
@@ -39,6 +46,5 @@ export function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): 
       children.set(key, child);
     }
     child.observe(reply.elapsedTime / 1000);
-    done();
-  });
+  };
 }

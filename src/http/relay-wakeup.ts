@@ -1,13 +1,15 @@
 import type { FastifyInstance } from 'fastify';
+import { attachToRoutes, changesState, SAFE_METHODS } from './route-hooks.js';
 
 /**
  * What a request wrote to the outbox is delivered as it answers, not at the relay's next poll: the
  * poll (5 s by default) is then only for events written elsewhere (background jobs, the CLI, a node
- * that died). Reads and preflights never write events, so the hot path only pays the method check.
+ * that died). Reads and preflights never write events, so only the routes that can change state
+ * carry the hook: the hot read runs none. Call before the routes are declared.
  */
 export function wakeRelayAfterWrites(app: FastifyInstance, relay: { nudge(): void }): void {
-  app.addHook('onResponse', (request, _reply, done) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS') relay.nudge();
+  attachToRoutes(app, 'onResponse', changesState, (request, _reply, done) => {
+    if (!SAFE_METHODS.has(request.method)) relay.nudge();
     done();
   });
 }

@@ -1,4 +1,5 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { RequestObserver } from './metrics.js';
 
 const ABOVE_INFO = new Set(['warn', 'error', 'fatal', 'silent']);
 
@@ -19,22 +20,29 @@ export interface AccessLogOptions {
  * in the metrics (`personae_http_request_duration_seconds`). `ACCESS_LOG=all` brings every line back.
  * Errors are logged whatever the mode: the error handler writes them, and so does this controller
  * when Fastify reports one.
+ *
+ * Fastify calls `requestCompleted` once for every request, matched or not, so `observe` (the request
+ * metrics) is called from here too: the same accounting as a global onResponse hook, without the hook
+ * chain Fastify would then run for every request.
  */
 export class RequestLogging extends LogController {
   readonly #all: boolean;
   readonly #off: boolean;
   readonly #slowMs: number;
+  readonly #observe: RequestObserver | undefined;
 
-  constructor(options: AccessLogOptions) {
+  constructor(options: AccessLogOptions, observe?: RequestObserver) {
     super({ requestIdLogLabel: 'correlationId' });
     this.#all = options.mode === 'all';
     this.#off = options.mode === 'off';
     this.#slowMs = options.slowMs;
+    this.#observe = observe;
   }
 
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    this.#observe?.(request, reply);
     if (!error && !this.#all && (this.#off || (reply.statusCode < 500 && reply.elapsedTime < this.#slowMs))) return;
     if (!error && ABOVE_INFO.has(reply.log.level)) return; // nothing would be written: build nothing
     const line = {

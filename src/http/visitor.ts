@@ -1,10 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import type { SessionContext } from '../modules/sessions/session.js';
 import type { SessionService } from '../modules/sessions/session-service.js';
 import { anonTokenOf, type AnonToken, type Unsign } from './anon-cookie.js';
 import { sendError } from './error-handler.js';
+import { attachToRoutes, changesState, SAFE_METHODS } from './route-hooks.js';
 import { clearSessionCookie, sessionTokenOf } from './session-cookie.js';
 
 declare module 'fastify' {
@@ -32,13 +33,13 @@ declare module 'fastify' {
   }
 }
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
 /**
  * The routes browsers call on a visitor's behalf: each gets the `anon_id` cookie (issued when
  * missing), and a banned person's state-changing requests stop here with 403 BANNED. The ban check
  * reads the database, not the cache, so it holds on every node from the very next request.
  * The hooks are callback-style: they run on the hot path, where a promise per hook is measurable.
+ * The ban check is attached, as routes are declared, to those that can change state and do not
+ * allow it while banned: reads run no hook for it. Call this before declaring the scope's routes.
  */
 export function registerVisitorScope(app: FastifyInstance, sessions: SessionService, accessTokens: AccessTokenVerifier, clock: Clock): void {
   const unsign: Unsign = (value) => app.unsignCookie(value);
@@ -58,8 +59,9 @@ export function registerVisitorScope(app: FastifyInstance, sessions: SessionServ
     }
     done();
   });
-  app.addHook('preHandler', (request, reply, done) => {
-    if (SAFE_METHODS.has(request.method) || request.routeOptions.config.allowWhenBanned) return done();
+  const checksBans = (route: RouteOptions) => changesState(route) && route.config?.allowWhenBanned !== true;
+  attachToRoutes(app, 'preHandler', checksBans, (request, reply, done) => {
+    if (SAFE_METHODS.has(request.method)) return done();
     if (request.anon.isNew && request.sessionToken === null && request.accessToken === null) return done();
     request.caller({ start: false }).then((caller) => {
       if (caller.banned) {
