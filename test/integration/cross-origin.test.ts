@@ -93,3 +93,30 @@ describe('two anon_id cookies (cookie tossing from a sibling host)', () => {
     expect(response.json().persona).toEqual(started.persona);
   });
 });
+
+describe('every state-changing route', () => {
+  it('refuses a cross-site request before its handler, whoever sends it (the check rides on each such route)', async () => {
+    const document = (await test.app.inject({ method: 'GET', url: '/openapi.json' })).json<{ paths: Record<string, Record<string, unknown>> }>();
+    const guest = new Visitor(test.app);
+    await guest.request('POST', '/session');
+    const unsafe = Object.entries(document.paths).flatMap(([path, item]) =>
+      Object.keys(item)
+        .map((method) => method.toUpperCase())
+        .filter((method): method is 'POST' | 'PUT' | 'DELETE' => !['GET', 'HEAD', 'OPTIONS'].includes(method))
+        .map((method) => ({ method, url: path.replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000') })),
+    );
+    expect(unsafe.length).toBeGreaterThan(50);
+    const before = await guests();
+    const answers = [];
+    for (const { method, url } of unsafe) {
+      const response = await guest.request(method, url, {}, { ...test.adminHeaders, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' });
+      answers.push(`${method} ${url} ${response.statusCode} ${response.json<{ code?: string }>().code}`);
+    }
+    // An app's server-to-server call carries the app's own credentials, never a browser's ambient
+    // ones: without them it is refused by its authentication, which runs first.
+    const refused = (answer: string) => answer.endsWith(' 403 CROSS_SITE') || answer.endsWith(' 401 APP_UNAUTHORIZED');
+    expect(answers.filter((answer) => !refused(answer))).toEqual([]);
+    expect(answers.filter((answer) => answer.endsWith(' 403 CROSS_SITE')).length).toBeGreaterThan(50);
+    expect(await guests()).toBe(before);
+  });
+});
