@@ -102,7 +102,7 @@ describe('every state-changing route', () => {
     const unsafe = Object.entries(document.paths).flatMap(([path, item]) =>
       Object.keys(item)
         .map((method) => method.toUpperCase())
-        .filter((method): method is 'POST' | 'PUT' | 'DELETE' => !['GET', 'HEAD', 'OPTIONS'].includes(method))
+        .filter((method): method is 'POST' | 'PUT' | 'PATCH' | 'DELETE' => !['GET', 'HEAD', 'OPTIONS'].includes(method))
         .map((method) => ({ method, url: path.replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000') })),
     );
     expect(unsafe.length).toBeGreaterThan(50);
