@@ -61,6 +61,7 @@ export function hasEmbeddedCluster(dataDir: string): boolean {
  * (2,048 pages) holds its indexes' hot pages. Each halving saves about 12 MB of RSS.
  */
 const EMBEDDED_SHARED_BUFFERS = '16MB';
+const EMBEDDED_STATISTICS_TARGET = 10;
 
 function openEmbedded(dataDir: string, template: Blob | undefined): DatabaseHandle {
   let location: string | undefined;
@@ -78,6 +79,11 @@ function openEmbedded(dataDir: string, template: Blob | undefined): DatabaseHand
       // The periodic VACUUM and ANALYZE (table maintenance) run in this process's WebAssembly
       // memory, which never shrinks: cap what one of them may take (PostgreSQL's default is 64 MB).
       ...['-c', 'maintenance_work_mem=8MB'],
+      // ANALYZE runs on the request thread too, and samples 300 rows per unit of target: at the
+      // default 100, 30,000 rows took 70–240 ms for 20,000 personas, every request waiting behind it
+      // (issue 12's soak: the maintenance round grew from 62 to 273 ms in ten minutes). At 10, 3,000
+      // rows take 7–18 ms; the plans here need table sizes and distinct counts, not fine histograms.
+      ...['-c', `default_statistics_target=${EMBEDDED_STATISTICS_TARGET}`],
     ],
     ...(template && !location ? { loadDataDir: template } : {}),
   });
