@@ -1,4 +1,3 @@
-import { setImmediate as turnOfTheEventLoop } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type { DatabaseHandle, Db } from './database.js';
 
@@ -92,10 +91,6 @@ export function createTableMaintenance(database: Pick<DatabaseHandle, 'db' | 'ki
               if (table.vacuum) report.vacuumed++;
               if (table.analyze) report.analyzed++;
             }
-            // The embedded database runs each command on the request thread, and its promises settle
-            // as microtasks: without a turn of the event loop between tables, requests that arrived
-            // meanwhile would wait for the whole round (issue 12's soak: 50–270 ms every minute).
-            await turnOfTheEventLoop();
           }
           return report;
         } finally {
