@@ -75,12 +75,16 @@ async function register(test: TestApp, url: string, eventTypes?: string[]): Prom
 }
 
 async function emit(test: TestApp, events: readonly NewEvent[]): Promise<string[]> {
-  await test.database.db.transaction().execute(async (trx) => {
+  // The ids are read inside the transaction that wrote them: once it commits, the relay may already
+  // be dispatching them.
+  const ids = await test.database.db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom('outbox').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
     for (const event of events) await appendEvent(trx, event);
+    const rows = await trx.selectFrom('outbox').select('id').where('seq', '>', before?.seq ?? '0').orderBy('seq').execute();
+    return rows.map((row) => row.id);
   });
-  const rows = await test.database.db.selectFrom('outbox').select('id').where('dispatched_at', 'is', null).orderBy('seq').execute();
   await test.app.events.relay.flush();
-  return rows.map((row) => row.id);
+  return ids;
 }
 
 const banned = (): NewEvent => ({ type: 'PersonBanned', payload: { accountabilityProfileId: randomUUID() } });
