@@ -6,7 +6,7 @@
 // service and the bare route are loaded in turn this many times, and the round with the median ratio
 // is reported, so that a virtual machine's speed drifting between two loads does not make the figure),
 // BENCH_DATABASES (embedded,postgres), BENCH_DATABASE_URL or DATABASE_URL (PostgreSQL admin URL),
-// BENCH_CPU_PROF=1 (write V8 CPU profiles of the service to .bench/profiles).
+// BENCH_CPU_PROF=1 (write V8 CPU profiles of the service and of the bare route to .bench/profiles).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
