@@ -23,7 +23,8 @@ import { createRecoveryService } from './modules/accounts/recovery-service.js';
 import type { DatabaseHandle } from './db/database.js';
 import { createEventDelivery, type EventDelivery } from './events/event-delivery.js';
 import { requireAdminToken } from './http/admin-auth.js';
-import { CORRELATION_HEADER, correlationIdOf } from './http/correlation.js';
+import { correlationIdOf, markEveryAnswer } from './http/correlation.js';
+import { installSessionFastLane } from './http/session-fast-lane.js';
 import { registerCrossSiteProtection } from './http/cross-site.js';
 import { answerMalformedRequest, registerErrorHandling } from './http/error-handler.js';
 import { refuseUnstorableText } from './http/unstorable-text.js';
@@ -102,10 +103,11 @@ export interface AppDeps {
 /** The composition root: wires services to their ports and routes to services. No listen, no env. */
 export async function buildApp({ config, database, logger, invalidation, clock = systemClock, schemaController }: AppDeps): Promise<FastifyInstance> {
   const metrics = createMetrics();
+  const logging = new RequestLogging(config.accessLog, requestDurationObserver(metrics));
   const app = Fastify({
     loggerInstance: logger,
     genReqId: correlationIdOf,
-    logController: new RequestLogging(config.accessLog, requestDurationObserver(metrics)),
+    logController: logging,
     bodyLimit: config.bodyLimitBytes,
     forceCloseConnections: 'idle',
     // Unknown properties are refused, not dropped, and nothing is coerced (consent is `true`, not "true" or 1).
@@ -239,18 +241,14 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   });
   app.addHook('onClose', () => Promise.all(housekeeping.map((task) => task.stop())).then(() => undefined));
 
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header(CORRELATION_HEADER, request.id);
-    // Responses here describe a person or an operator's data; no shared cache may keep them.
-    reply.header('cache-control', 'no-store');
-    done();
-  });
+  markEveryAnswer(app);
   closeConnectionsWhenClosing(app);
   bumpIdentityGenerationAfterChanges(app, lookups.generation, config.federation.identityCacheTtlSeconds);
   registerErrorHandling(app);
   refuseUnstorableText(app);
   await registerCrossSiteProtection(app, config.allowedOrigins);
   await app.register(fastifyCookie, { secret: [...config.secrets.cookieSecrets] });
+  installSessionFastLane(app, { sessions, clock, logging, registry: metrics.registry, corsEnabled: config.allowedOrigins.length > 0 });
   await registerOpenApi(app);
   for (const schema of [ErrorBody, ...appSchemas, ...adminTokenSchemas, ...trustSafetySchemas]) app.addSchema(schema);
 

@@ -50,7 +50,7 @@ export function anonTokenOf(request: FastifyRequest, reply: FastifyReply, unsign
   }
   const parsed = parseAnonCookie(request.cookies[ANON_COOKIE], unsign);
   if (parsed) {
-    if (parsed.renew || nowSeconds - parsed.issuedAt > REFRESH_AFTER_SECONDS) setAnonCookie(reply, parsed.token, nowSeconds);
+    if (refreshIsDue(parsed, nowSeconds)) setAnonCookie(reply, parsed.token, nowSeconds);
     return { token: parsed.token, isNew: false };
   }
   const token = newToken();
@@ -58,9 +58,14 @@ export function anonTokenOf(request: FastifyRequest, reply: FastifyReply, unsign
   return { token, isNew: true };
 }
 
+/** The cookie is due to be set again: signed with an older secret, or last issued over a day ago. */
+export function refreshIsDue(cookie: CookieValue & { renew: boolean }, nowSeconds: number): boolean {
+  return cookie.renew || nowSeconds - cookie.issuedAt > REFRESH_AFTER_SECONDS;
+}
+
 const ANON_COOKIE_PAIR = /(?:^|;)\s*anon_id=/g;
 
-function hasTwoAnonCookies(header: string | undefined): boolean {
+export function hasTwoAnonCookies(header: string | undefined): boolean {
   // The cheap test first: the hot path sees one cookie, and indexOf finds it from both ends.
   if (!header || header.indexOf(`${ANON_COOKIE}=`) === header.lastIndexOf(`${ANON_COOKIE}=`)) return false;
   return (header.match(ANON_COOKIE_PAIR)?.length ?? 0) > 1;

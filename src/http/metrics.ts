@@ -1,4 +1,3 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 export interface Metrics {
@@ -19,8 +18,8 @@ export function createMetrics(): Metrics {
   };
 }
 
-/** Records one completed request: method, route pattern, status and duration. */
-export type RequestObserver = (request: FastifyRequest, reply: FastifyReply) => void;
+/** Records one completed request: method, route pattern (or `unmatched`), status and duration in ms. */
+export type RequestObserver = (method: string, route: string, statusCode: number, elapsedMs: number) => void;
 
 /**
  * Request durations by route pattern (never the raw URL: ids would explode the label set). Called
@@ -37,14 +36,13 @@ export function requestDurationObserver(metrics: Metrics): RequestObserver {
   });
   // One child per (method, route, status), looked up once: the label set is small and fixed.
   const children = new Map<string, { observe(value: number): void }>();
-  return (request, reply) => {
-    const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
-    const key = `${request.method} ${route} ${reply.statusCode}`;
+  return (method, route, statusCode, elapsedMs) => {
+    const key = `${method} ${route} ${statusCode}`;
     let child = children.get(key);
     if (!child) {
-      child = duration.labels(request.method, route, String(reply.statusCode));
+      child = duration.labels(method, route, String(statusCode));
       children.set(key, child);
     }
-    child.observe(reply.elapsedTime / 1000);
+    child.observe(elapsedMs / 1000);
   };
 }

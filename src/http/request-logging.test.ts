@@ -10,7 +10,7 @@ function linesFor(options: AccessLogOptions, outcome: { statusCode: number; elap
     info: (line: Record<string, unknown>, msg: string) => lines.push({ level: 'info', line, msg }),
     error: (line: Record<string, unknown>, msg: string) => lines.push({ level: 'error', line, msg }),
   };
-  const request = { method: 'GET', routeOptions: { url: '/session' } } as unknown as FastifyRequest;
+  const request = { method: 'GET', is404: false, routeOptions: { url: '/session' } } as unknown as FastifyRequest;
   const reply = { statusCode: outcome.statusCode, elapsedTime: outcome.elapsedTime, log } as unknown as FastifyReply;
   new RequestLogging(options).requestCompleted(outcome.error ?? null, request, reply);
   return lines;

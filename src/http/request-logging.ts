@@ -1,4 +1,4 @@
-import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { RequestObserver } from './metrics.js';
 
 const ABOVE_INFO = new Set(['warn', 'error', 'fatal', 'silent']);
@@ -23,7 +23,8 @@ export interface AccessLogOptions {
  *
  * Fastify calls `requestCompleted` once for every request, matched or not, so `observe` (the request
  * metrics) is called from here too: the same accounting as a global onResponse hook, without the hook
- * chain Fastify would then run for every request.
+ * chain Fastify would then run for every request. The GET /session fast lane, which answers before
+ * Fastify, reports through `answeredBeforeFastify`.
  */
 export class RequestLogging extends LogController {
   readonly #all: boolean;
@@ -42,16 +43,36 @@ export class RequestLogging extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
-    this.#observe?.(request, reply);
-    if (!error && !this.#all && (this.#off || (reply.statusCode < 500 && reply.elapsedTime < this.#slowMs))) return;
-    if (!error && ABOVE_INFO.has(reply.log.level)) return; // nothing would be written: build nothing
-    const line = {
-      method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
-      statusCode: reply.statusCode,
-      ms: Math.round(reply.elapsedTime * 100) / 100,
-    };
-    if (error) reply.log.error({ ...line, err: error }, 'request failed');
-    else reply.log.info(line, 'request completed');
+    const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
+    this.#observe?.(request.method, route, reply.statusCode, reply.elapsedTime);
+    if (this.#writes(error, reply.statusCode, reply.elapsedTime, reply.log)) {
+      writeLine(reply.log, error, request.method, route, reply.statusCode, reply.elapsedTime);
+    }
   }
+
+  /** A request the GET /session fast lane answered before Fastify: the same metrics, and the same line. */
+  answeredBeforeFastify(
+    logger: FastifyBaseLogger,
+    correlationId: string,
+    method: string,
+    route: string,
+    statusCode: number,
+    elapsedMs: number,
+  ): void {
+    this.#observe?.(method, route, statusCode, elapsedMs);
+    if (this.#writes(null, statusCode, elapsedMs, logger)) {
+      writeLine(logger.child({ correlationId }), null, method, route, statusCode, elapsedMs);
+    }
+  }
+
+  #writes(error: Error | null, statusCode: number, elapsedMs: number, log: FastifyBaseLogger): boolean {
+    if (!error && !this.#all && (this.#off || (statusCode < 500 && elapsedMs < this.#slowMs))) return false;
+    return error !== null || !ABOVE_INFO.has(log.level); // nothing would be written: build nothing
+  }
+}
+
+function writeLine(log: FastifyBaseLogger, error: Error | null, method: string, route: string, statusCode: number, elapsedMs: number): void {
+  const line = { method, route, statusCode, ms: Math.round(elapsedMs * 100) / 100 };
+  if (error) log.error({ ...line, err: error }, 'request failed');
+  else log.info(line, 'request completed');
 }
