@@ -3,9 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { SessionService } from '../modules/sessions/session-service.js';
-import { toPublicSession, type SessionContext } from '../modules/sessions/session.js';
+import { sessionAnswer, type SessionContext } from '../modules/sessions/session.js';
 import { ANON_COOKIE, hasTwoAnonCookies, parseAnonCookie, refreshIsDue, type Unsign } from './anon-cookie.js';
-import { CORRELATION_HEADER, correlationIdOf } from './correlation.js';
+import { correlationIdOf } from './correlation.js';
 import type { RequestLogging } from './request-logging.js';
 import { SESSION_COOKIE } from './session-cookie.js';
 
@@ -18,8 +18,8 @@ export interface FastLaneParts {
   readonly nowSeconds: () => number;
   /** Records the request as the access log and the request metrics record every other one. */
   readonly completed: (correlationId: string, statusCode: number, elapsedMs: number) => void;
-  /** Headers every answer carries that this lane must repeat (`Vary: Origin` when CORS is on). */
-  readonly extraHeaders: Readonly<Record<string, string>>;
+  /** @fastify/cors is on (ALLOWED_ORIGINS), and marks every answer as varying by Origin. */
+  readonly varyByOrigin: boolean;
 }
 
 /**
@@ -36,6 +36,8 @@ export interface FastLaneParts {
  * holds the same way: the cache it reads is the one revocation evicts. It reports to the same access
  * log and request metrics, and counts its answers (`personae_session_fast_lane_answers_total`).
  */
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 export class SessionFastLane {
   #closing = false;
 
@@ -63,14 +65,14 @@ export class SessionFastLane {
     if (context === undefined) return false;
 
     const correlationId = correlationIdOf(request);
-    const body = JSON.stringify({ ...toPublicSession(context), correlationId });
-    response.writeHead(200, {
-      [CORRELATION_HEADER]: correlationId,
-      'cache-control': 'no-store',
-      ...parts.extraHeaders,
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-    });
+    const body = JSON.stringify(sessionAnswer(context, correlationId));
+    // One literal, no spread (see sessionAnswer): the headers every answer of the route carries.
+    response.writeHead(
+      200,
+      parts.varyByOrigin
+        ? { 'x-correlation-id': correlationId, 'cache-control': 'no-store', vary: 'Origin', 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) }
+        : { 'x-correlation-id': correlationId, 'cache-control': 'no-store', 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) },
+    );
     response.end(body);
     parts.completed(correlationId, 200, performance.now() - start);
     return true;
@@ -107,8 +109,7 @@ export function installSessionFastLane(app: FastifyInstance, { sessions, clock, 
       answers.inc();
       logging.answeredBeforeFastify(app.log, correlationId, 'GET', '/session', statusCode, elapsedMs);
     },
-    // @fastify/cors marks every answer as varying by Origin once an origin is allowed.
-    extraHeaders: corsEnabled ? { vary: 'Origin' } : {},
+    varyByOrigin: corsEnabled,
   });
   app.addHook('preClose', (done) => {
     lane.close();

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type, { type Static, type TObject } from 'typebox';
 import { body, errorResponses } from '../../http/schemas.js';
 import { currentVisitor, signedInCaller } from '../../http/visitor.js';
-import { NOT_STARTED, toPublicSession, type SessionContext } from './session.js';
+import { sessionAnswer, type SessionContext } from './session.js';
 import type { SessionService } from './session-service.js';
 
 const personaProperties = {
@@ -40,7 +40,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ sessions: SessionService
     '/session',
     { schema: { tags: ['session'], summary: 'Who am I?', response: { 200: SessionBody } } },
     (request, reply) => {
-      const answer = (context: SessionContext | null) => ({ ...(context ? toPublicSession(context) : NOT_STARTED), correlationId: request.id });
+      const answer = (context: SessionContext | null) => sessionAnswer(context, request.id);
       if (request.sessionToken !== null || request.accessToken !== null) return currentVisitor(request, reply, sessions).then(answer);
       // Without a session cookie (most visitors) straight to the guest lookup, as before sign-in
       // existed; a cache hit answers synchronously (no promise, no extra turn of the event loop).
@@ -65,11 +65,11 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ sessions: SessionService
     async (request, reply) => {
       const signedIn = await signedInCaller(request);
       if (signedIn) {
-        return reply.code(200).send({ ...toPublicSession(signedIn), correlationId: request.id });
+        return reply.code(200).send(sessionAnswer(signedIn, request.id));
       }
       // A visitor without a cookie was just given a new token: no guest can hold it, so no lookup first.
       const { created, context } = await sessions.startGuest(request.anon.token, 'browser', { newToken: request.anon.isNew });
-      return reply.code(created ? 201 : 200).send({ ...toPublicSession(context), correlationId: request.id });
+      return reply.code(created ? 201 : 200).send(sessionAnswer(context, request.id));
     },
   );
 };
