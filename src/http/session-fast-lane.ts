@@ -119,6 +119,14 @@ export function installSessionFastLane(app: FastifyInstance, { sessions, clock, 
   if (!fastify || others.length > 0) throw new Error('the GET /session fast lane expects Fastify as the one request listener');
   app.server.removeListener('request', fastify);
   app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    if (!lane.answer(request, response)) fastify(request, response);
+    let answered = false;
+    try {
+      answered = lane.answer(request, response);
+    } catch (error) {
+      // A throw here would reach no error handler (it is not Fastify's code): Fastify answers instead.
+      app.log.error({ err: error }, 'the GET /session fast lane failed; Fastify answers the request');
+      if (response.headersSent) return void response.destroy();
+    }
+    if (!answered) fastify(request, response);
   });
 }
