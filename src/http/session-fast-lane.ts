@@ -26,7 +26,7 @@ export interface FastLaneParts {
  * `GET /session` of a returning guest whose session this node has cached, answered straight from
  * Node's HTTP server, before Fastify: the most frequent request of the service (every page load asks
  * it) then skips the router, the request and reply objects, the hook chain and the per-request child
- * logger, which together cost more than the answer (docs/performance.md).
+ * logger: about a quarter of what even a bare Fastify route costs (docs/performance.md).
  *
  * The lane takes only the plainest form of the request, and gives everything else to Fastify
  * untouched: another method or URL (a query string, HEAD), an `Origin` or `Authorization` header,
