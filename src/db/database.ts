@@ -83,7 +83,8 @@ function openEmbedded(dataDir: string, template: Blob | undefined): DatabaseHand
       // ANALYZE runs on the request thread too, and samples 300 rows per unit of target: at the
       // default 100, 30,000 rows took 70–240 ms for 20,000 personas, every request waiting behind it
       // (issue 12's soak: the maintenance round grew from 62 to 273 ms in ten minutes). At 10, 3,000
-      // rows take 7–18 ms; the plans here need table sizes and distinct counts, not fine histograms.
+      // rows take 7–18 ms; the plans here need table sizes and distinct counts, not fine histograms
+      // (except the audit log's skewed filter columns: migration 0019 keeps those at 100).
       ...['-c', `default_statistics_target=${EMBEDDED_STATISTICS_TARGET}`],
     ],
     ...(template && !location ? { loadDataDir: template } : {}),

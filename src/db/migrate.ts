@@ -16,6 +16,7 @@ import * as retentionIndexes from './migrations/0013-retention-indexes.js';
 import * as sessionLookup from './migrations/0015-session-lookup.js';
 import * as auditSearchIndexes from './migrations/0016-audit-search-indexes.js';
 import * as referenceIndexes from './migrations/0018-reference-indexes.js';
+import * as auditStatistics from './migrations/0019-audit-statistics.js';
 import { migrateTerritory } from './territory-migrate.js';
 
 /** Listed here rather than read from disk, so the same list runs from source (tests) and from dist. */
@@ -36,6 +37,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0015-session-lookup': sessionLookup,
   '0016-audit-search-indexes': auditSearchIndexes,
   '0018-reference-indexes': referenceIndexes,
+  '0019-audit-statistics': auditStatistics,
 };
 
 export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {
