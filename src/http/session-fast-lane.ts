@@ -9,8 +9,10 @@ import { correlationIdOf } from './correlation.js';
 import type { RequestLogging } from './request-logging.js';
 import { SESSION_COOKIE } from './session-cookie.js';
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 /** What the lane needs from the app, given once the app has built it. */
-export interface FastLaneParts {
+interface FastLaneParts {
   readonly parseCookie: (header: string) => Record<string, string | undefined>;
   readonly unsign: Unsign;
   /** The node-local session cache only: a miss is Fastify's to answer (and to fill the cache). */
@@ -36,9 +38,7 @@ export interface FastLaneParts {
  * holds the same way: the cache it reads is the one revocation evicts. It reports to the same access
  * log and request metrics, and counts its answers (`personae_session_fast_lane_answers_total`).
  */
-const JSON_TYPE = 'application/json; charset=utf-8';
-
-export class SessionFastLane {
+class SessionFastLane {
   #closing = false;
 
   constructor(private readonly parts: FastLaneParts) {}
