@@ -144,7 +144,8 @@ export async function buildApp({ config, database, logger, invalidation, clock =
   // An eviction some node did not confirm is logged by the bus and the change answered anyway (docs/operations.md).
   const evictProfile = async (id: string) => void (await invalidation.publish({ kind: 'profile', id }));
   const sessions = createSessionService({
-    sessions: createSessionRepository(database.db),
+    // Lookups that miss the cache together share a statement; on PostgreSQL a few overlap (pool of 10).
+    sessions: createSessionRepository(database.db, { lookupBatch: { maxBatch: 64, concurrency: database.kind === 'embedded' ? 1 : 4 } }),
     cache,
     hasher,
     pseudonyms,

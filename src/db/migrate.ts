@@ -17,6 +17,7 @@ import * as sessionLookup from './migrations/0015-session-lookup.js';
 import * as auditSearchIndexes from './migrations/0016-audit-search-indexes.js';
 import * as referenceIndexes from './migrations/0018-reference-indexes.js';
 import * as auditStatistics from './migrations/0019-audit-statistics.js';
+import * as sessionBatchLookup from './migrations/0020-session-batch-lookup.js';
 import { migrateTerritory } from './territory-migrate.js';
 
 /** Listed here rather than read from disk, so the same list runs from source (tests) and from dist. */
@@ -38,6 +39,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0016-audit-search-indexes': auditSearchIndexes,
   '0018-reference-indexes': referenceIndexes,
   '0019-audit-statistics': auditStatistics,
+  '0020-session-batch-lookup': sessionBatchLookup,
 };
 
 export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {

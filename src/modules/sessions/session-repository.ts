@@ -3,6 +3,7 @@ import type { Db } from '../../db/database.js';
 import type { AccountType } from '../accounts/account.js';
 import type { TrustLevel } from '../personas/persona.js';
 import { isUniqueViolation } from '../../db/database.js';
+import { createStatementBatcher, type BatchOptions } from '../../db/statement-batcher.js';
 import { initialPersonaRow } from '../personas/initial-persona-repository.js';
 import { endSignedInSession } from './session-revocation.js';
 import type { SessionContext } from './session.js';
@@ -36,6 +37,7 @@ export interface FoundSession {
 }
 
 export interface SessionRepository {
+  /** A live session by its token's keyed hash; lookups asked at the same time share one statement. */
   find(tokenHash: Buffer): Promise<FoundSession | null>;
   /** A live session by its public id (the `sid` of an access token). */
   findByPublicId(publicId: string): Promise<FoundSession | null>;
@@ -50,7 +52,7 @@ export interface SessionRepository {
 
 const PUBLIC_ID = /^[0-9a-f]{32}$/;
 
-/** A row of `session_lookup` (migration 0015): the session, its account and person, its live persona if any. */
+/** A row of `session_lookup` (migrations 0015 and 0020): the session, its account and person, its live persona if any. */
 interface SessionRow {
   session_id: string;
   session_public_id: string;
@@ -77,36 +79,53 @@ function touchInterval(idleTimeout: RawBuilder<unknown>) {
   return sql`make_interval(secs => least(${TOUCH_INTERVAL_SECONDS}, ${idleTimeout} / 2.0))`;
 }
 
-export function createSessionRepository(db: Db): SessionRepository {
-  // The hot path: one call to `session_lookup` (migration 0015), whose plans the database keeps.
-  async function find(by: { readonly tokenHash: Buffer } | { readonly publicId: string }): Promise<FoundSession | null> {
-    const [tokenHash, publicId] = 'publicId' in by ? [null, by.publicId] : [by.tokenHash, null];
-    const { rows } = await sql<SessionRow>`select * from session_lookup(${tokenHash}, ${publicId})`.execute(db);
-    const row = rows[0];
-    if (!row) return null;
-    return {
-      touchDue: row.touch_due,
-      context: {
-        sessionId: row.session_id,
-        sessionPublicId: row.session_public_id,
-        accountId: row.account_id,
-        accountType: row.account_type,
-        accountabilityProfileId: row.accountability_profile_id,
-        banned: row.banned,
-        persona:
-          row.persona_id && row.display_name && row.trust_level && row.author_id
-            ? { id: row.persona_id, displayName: row.display_name, trustLevel: row.trust_level, authorId: row.author_id, verified: row.verified }
-            : null,
-      },
-    };
+/** The session a `session_lookup` row describes; its persona only when that persona is live. */
+function foundSession(row: SessionRow): FoundSession {
+  return {
+    touchDue: row.touch_due,
+    context: {
+      sessionId: row.session_id,
+      sessionPublicId: row.session_public_id,
+      accountId: row.account_id,
+      accountType: row.account_type,
+      accountabilityProfileId: row.accountability_profile_id,
+      banned: row.banned,
+      persona:
+        row.persona_id && row.display_name && row.trust_level && row.author_id
+          ? { id: row.persona_id, displayName: row.display_name, trustLevel: row.trust_level, authorId: row.author_id, verified: row.verified }
+          : null,
+    },
+  };
+}
+
+export interface SessionRepositoryOptions {
+  /** How lookups by token that arrive together are grouped into one statement (see statement-batcher.ts). */
+  readonly lookupBatch: BatchOptions;
+}
+
+export function createSessionRepository(db: Db, options: SessionRepositoryOptions = { lookupBatch: { maxBatch: 64, concurrency: 1 } }): SessionRepository {
+  // The hot path: the sessions of the tokens that missed the cache together, in one call to
+  // `session_lookup_by_token_hashes` (migration 0020), whose plan the database keeps.
+  async function findByTokenHashes(tokenHashes: readonly Buffer[]): Promise<(FoundSession | null)[]> {
+    const { rows } = await sql<SessionRow & { token_index: string | number }>`select * from session_lookup_by_token_hashes(${tokenHashes})`.execute(db);
+    const found: (FoundSession | null)[] = tokenHashes.map(() => null);
+    for (const row of rows) found[Number(row.token_index) - 1] = foundSession(row);
+    return found;
+  }
+  const find = createStatementBatcher(findByTokenHashes, options.lookupBatch);
+
+  async function findByPublicId(publicId: string): Promise<FoundSession | null> {
+    if (!PUBLIC_ID.test(publicId)) return null;
+    const { rows } = await sql<SessionRow>`select * from session_lookup(${null}, ${publicId})`.execute(db);
+    return rows[0] ? foundSession(rows[0]) : null;
   }
 
   return {
-    find: (tokenHash) => find({ tokenHash }),
-    findByPublicId: (publicId) => (PUBLIC_ID.test(publicId) ? find({ publicId }) : Promise.resolve(null)),
+    find,
+    findByPublicId,
 
     async findByTokenHash(tokenHash) {
-      return (await find({ tokenHash }))?.context ?? null;
+      return (await find(tokenHash))?.context ?? null;
     },
 
     async touch(sessionId) {
