@@ -5,8 +5,9 @@
 // Knobs: BENCH_DURATION (s, 10), BENCH_WARMUP (s, 3), BENCH_CONNECTIONS (50), BENCH_ROUNDS (3: the
 // service and the bare route are loaded in turn this many times, and the round with the median ratio
 // is reported, so that a virtual machine's speed drifting between two loads does not make the figure),
-// BENCH_DATABASES (embedded,postgres), BENCH_DATABASE_URL or DATABASE_URL (PostgreSQL admin URL),
-// BENCH_CPU_PROF=1 (write V8 CPU profiles of the service and of the bare route to .bench/profiles).
+// BENCH_UNCACHED_GUESTS (1000: the visitors who take turns on the uncached run), BENCH_DATABASES
+// (embedded,postgres), BENCH_DATABASE_URL or DATABASE_URL (PostgreSQL admin URL), BENCH_CPU_PROF=1
+// (write V8 CPU profiles of the service and of the bare route to .bench/profiles).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { onInterrupt, stop } from './lib/children.mjs';
 import { measure } from './lib/load.mjs';
 import { createBenchDatabase, redact } from './lib/postgres.mjs';
 import { evaluate, render, writeResults } from './lib/report.mjs';
-import { startBare, startService } from './lib/servers.mjs';
+import { startBare, startGuests, startService } from './lib/servers.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const resultsPath = join(root, '.bench/results.json');
@@ -26,6 +27,7 @@ const settings = {
   warmupSeconds: integerFromEnv('BENCH_WARMUP', 3, 0),
   connections: integerFromEnv('BENCH_CONNECTIONS', 50, 1),
   rounds: integerFromEnv('BENCH_ROUNDS', 3, 1),
+  uncachedGuests: integerFromEnv('BENCH_UNCACHED_GUESTS', 1000, 1),
   cpus: availableParallelism(),
   databases: (process.env.BENCH_DATABASES || 'embedded,postgres').split(',').map((name) => name.trim()),
   postgresUrl: process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || 'postgres://root@127.0.0.1:5432/test',
@@ -59,12 +61,15 @@ async function measurePair(label, bare, database) {
 /**
  * The same route with the session cache off, so every request goes to the database: what a
  * visitor's first request on a node costs, and what the cached figure would be without the cache.
+ * Many visitors take turns (BENCH_UNCACHED_GUESTS), as on a real node: lookups that reach the
+ * database together share a statement, and one visitor asking 50 times at once would flatter it.
  */
 async function measureUncached(label, database) {
-  log(`${label}: loading GET /session with the session cache off`);
+  log(`${label}: loading GET /session with the session cache off, ${settings.uncachedGuests} guests in turn`);
   const service = await startService({ root, database: { ...database, SESSION_CACHE_TTL_SECONDS: '0' }, nodeArgs });
   try {
-    return await measure({ ...load, url: service.url, cookie: service.cookie, serverPid: service.proc.child.pid });
+    const cookies = await startGuests(service.url, settings.uncachedGuests);
+    return await measure({ ...load, url: service.url, cookies, serverPid: service.proc.child.pid });
   } finally {
     await stop(service.proc);
   }

@@ -47,12 +47,19 @@ async function withCpuAccounting(serverPid, work) {
   return { result, serverSeconds: server, cpu: { server: pct(server), loadgen: pct(loadgen), other: pct(machine - server - loadgen) } };
 }
 
+/** With `cookies`, each request carries the next one in turn: many visitors instead of one. */
+function rotating(cookies) {
+  if (!cookies) return {};
+  let next = 0;
+  return { requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, cookie: cookies[next++ % cookies.length] } }) }] };
+}
+
 /**
- * Loads `url` with `cookie`: a warm-up (JIT, caches, connection set-up) that is thrown away, then
- * the measured run. autocannon runs in this process; the server is another process (`serverPid`).
+ * Loads `url` with `cookie` (or each of `cookies` in turn): a warm-up (JIT, caches, connection
+ * set-up) that is thrown away, then the measured run. autocannon runs in this process; the server is another process (`serverPid`).
  */
-export async function measure({ url, cookie, headers, method, body, serverPid, connections, warmupSeconds, durationSeconds }) {
-  const options = { url, connections, headers: headers ?? { cookie }, ...(method ? { method } : {}), ...(body ? { body } : {}) };
+export async function measure({ url, cookie, cookies, headers, method, body, serverPid, connections, warmupSeconds, durationSeconds }) {
+  const options = { url, connections, headers: headers ?? { cookie }, ...(method ? { method } : {}), ...(body ? { body } : {}), ...rotating(cookies) };
   if (warmupSeconds > 0) await run({ ...options, duration: warmupSeconds });
   const { result, cpu, serverSeconds } = await withCpuAccounting(serverPid, () => run({ ...options, duration: durationSeconds }));
   return {

@@ -44,6 +44,17 @@ export function serviceEnv(port, database) {
   };
 }
 
+/** The cookies of `count` more guests of a started service (`url` is its /session), a few at a time. */
+export async function startGuests(url, count) {
+  const base = url.slice(0, -'/session'.length);
+  const cookies = [];
+  while (cookies.length < count) {
+    const wave = Math.min(25, count - cookies.length);
+    cookies.push(...(await Promise.all(Array.from({ length: wave }, () => startGuest(base)))));
+  }
+  return cookies;
+}
+
 /** POST /session without a cookie starts a guest; its Set-Cookie is the visitor's `anon_id`. */
 async function startGuest(base) {
   const response = await fetch(`${base}/session`, { method: 'POST' });
