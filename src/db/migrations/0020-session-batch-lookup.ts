@@ -11,10 +11,12 @@ import { sql, type Kysely } from 'kysely';
  * of the token it answers in the array, so the caller needs no key of its own. A token not found
  * (unknown, expired, idle) has no row. `session_lookup` keeps serving lookups by public id.
  *
- * A plain join, planned by the database: on a large table each token is a probe of the unique index;
- * on a small one a batch may read the table once instead (cheaper, and the planner knows it). Forcing
- * a probe per token (`lateral ... limit 1`) cost the same at 100,000 guests and up to seven times more
- * on small tables.
+ * Each token is a probe of the unique index, whatever the statistics say: sequential scans, hash and
+ * merge joins are off for this function (every row it reads is found by a primary or unique key).
+ * PL/pgSQL keeps a connection's plan until the next ANALYZE, so a plan made while `sessions` was
+ * small (reading the whole table, by a hash join or a filtered loop) stayed while it grew: 3,541
+ * such reads in a one-minute soak from an empty database. Forcing the probe with `lateral … limit 1`
+ * instead also forced the inner joins into loops, which cost up to seven times more on small tables.
  */
 const CREATE = sql`
   create function session_lookup_by_token_hashes(by_token_hashes bytea[])
@@ -23,6 +25,9 @@ const CREATE = sql`
     banned boolean, verified boolean, persona_id uuid, display_name text, trust_level text, author_id text, touch_due boolean
   )
   language plpgsql stable
+  set enable_seqscan = off
+  set enable_hashjoin = off
+  set enable_mergejoin = off
   as $fn$
   #variable_conflict use_column
   begin
