@@ -5,7 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type KyselyPlugin, type Transaction } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
-import { dropRowArrayParsers } from './pglite-parsers.js';
+import { trimResultParsers } from './pglite-parsers.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -92,7 +92,7 @@ function openEmbedded(dataDir: string, template: Blob | undefined): DatabaseHand
   });
   // Results parse the same with or without it, so it need not hold the first queries back. A failed
   // start is reported by the queries themselves.
-  client.waitReady.then(() => dropRowArrayParsers(client)).catch(() => undefined);
+  client.waitReady.then(() => trimResultParsers(client)).catch(() => undefined);
   return handle(new Kysely<Database>({ dialect: new PGliteDialect(client), plugins: [giveWayAfterEachQuery] }), 'embedded');
 }
 
