@@ -5,6 +5,8 @@
 // garbage collector and latency with the machine, and two points of a swing look like growth or its end.
 // On PostgreSQL it also reads the CPU the server's backends spend for the service's database (when
 // the server runs on this machine), since the service's own CPU leaves out the work its queries cause.
+// Each window also times a fixed piece of CPU work (probe ms): a shared machine's speed changes by the
+// hour, and a slower machine makes latency and CPU per operation grow as a slower service would.
 // Not part of CI.
 //
 // Knobs: SOAK_SECONDS (600), SOAK_WARMUP_SECONDS (a tenth of the run, at most 60), SOAK_WINDOWS (10),
@@ -12,6 +14,7 @@
 // SOAK_DATABASE (embedded | postgres; postgres uses BENCH_DATABASE_URL or DATABASE_URL, and REDIS_URL
 // when set), SOAK_NODE_ARGS (extra node options for the server, e.g. --heapsnapshot-signal=SIGUSR2 to
 // take heap snapshots while it runs). Raw results in .bench/soak-results.json.
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -66,11 +69,24 @@ function cpuMs(pid) {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+const PROBE_INPUT = randomBytes(64 * 1024);
+
+/**
+ * A fixed piece of CPU work (SHA-256 of 1.25 MiB), timed, in ms: how fast this machine's cores are
+ * right now. A shared machine's speed changes by the hour (issue 12's bare route: 7,850 to 34,665
+ * req/s on different hours of one day); latency that grows with this probe is the machine slowing.
+ */
+function probeMs() {
+  const start = performance.now();
+  for (let round = 0; round < 20; round++) createHash('sha256').update(PROBE_INPUT).digest();
+  return performance.now() - start;
+}
+
 const percentile = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]);
 const median = (values) => percentile([...values].sort((a, b) => a - b), 50);
 
 function newWindow() {
-  return { latencies: [], byOperation: new Map(), failures: [], rss: [], heap: [], cpu: [], databaseCpu: [] };
+  return { latencies: [], byOperation: new Map(), failures: [], rss: [], heap: [], cpu: [], databaseCpu: [], probe: [] };
 }
 
 /** Runs the load and the sampler until the end; answers one record per window (index 0 is the warm-up). */
@@ -97,6 +113,7 @@ async function drive(base, pid, databaseCpu) {
     if (now >= measureStart) rssSeries.push([(now - measureStart) / 1000, rss]);
     if (samples++ % 5 === 0) heapMiB(base).then((mib) => window.heap.push(mib), () => undefined);
     window.cpu.push(cpuMs(pid));
+    window.probe.push(probeMs());
     databaseCpu?.sample().then((ms) => window.databaseCpu.push(ms), () => undefined);
   }, 1000);
   const progress = setInterval(() => log(`${Math.round((performance.now() - start) / 1000)} s of ${settings.durationSeconds}`), 60_000);
@@ -181,6 +198,7 @@ function summarize(window, seconds) {
     // The server's CPU per operation: unlike latency, barely moved by other load on the machine.
     serverCpuMsPerOperation: cpuPerOperation(window.cpu, sorted.length, seconds),
     databaseCpuMsPerOperation: cpuPerOperation(window.databaseCpu, sorted.length, seconds),
+    probeMs: median(window.probe),
     byOperation: Object.fromEntries(
       [...window.byOperation].map(([name, stats]) => {
         const own = [...stats.latencies].sort((a, b) => a - b);
@@ -195,12 +213,12 @@ const growth = (first, last) => (last - first) / first;
 
 function report(summaries, windowSeconds, rssSeries) {
   console.log(`Soak: ${settings.database}, ${settings.durationSeconds} s (${settings.warmupSeconds} s warm-up), ${settings.rate} op/s target, ${settings.users} clients, Node ${process.version}`);
-  console.log('window   from(s)   op/s    p50 ms   p95 ms   p99 ms   failed   RSS MiB   heap MiB   server CPU ms/op   database CPU ms/op');
+  console.log('window   from(s)   op/s    p50 ms   p95 ms   p99 ms   failed   RSS MiB   heap MiB   server CPU ms/op   database CPU ms/op   probe ms');
   summaries.forEach((summary, index) => {
     const from = index === 0 ? 0 : settings.warmupSeconds + (index - 1) * windowSeconds;
     const label = index === 0 ? 'warm-up' : String(index);
     console.log(
-      [label.padEnd(7), fmt(from, 0).padStart(7), fmt(summary.perSecond).padStart(7), fmt(summary.p50).padStart(8), fmt(summary.p95).padStart(8), fmt(summary.p99).padStart(8), String(summary.failures).padStart(8), fmt(summary.rssMiB).padStart(9), fmt(summary.heapMiB).padStart(10), fmt(summary.serverCpuMsPerOperation, 2).padStart(12), fmt(summary.databaseCpuMsPerOperation, 2).padStart(18)].join('  '),
+      [label.padEnd(7), fmt(from, 0).padStart(7), fmt(summary.perSecond).padStart(7), fmt(summary.p50).padStart(8), fmt(summary.p95).padStart(8), fmt(summary.p99).padStart(8), String(summary.failures).padStart(8), fmt(summary.rssMiB).padStart(9), fmt(summary.heapMiB).padStart(10), fmt(summary.serverCpuMsPerOperation, 2).padStart(12), fmt(summary.databaseCpuMsPerOperation, 2).padStart(18), fmt(summary.probeMs, 2).padStart(8)].join('  '),
     );
   });
   const measured = summaries.slice(1);
@@ -234,6 +252,8 @@ function report(summaries, windowSeconds, rssSeries) {
   const cpuTrend = trendGrowth(perWindow('serverCpuMsPerOperation'), firstMiddle, lastMiddle);
   console.log(`  (V8 heap in use: ${(heapTrend * 100).toFixed(1)} %; RSS also holds the heap's free pages, native buffers and, embedded, the database's WebAssembly memory)`);
   console.log(`  (server CPU per operation, for reading latency on a busy machine: ${(cpuTrend * 100).toFixed(1)} %)`);
+  const probeTrend = trendGrowth(perWindow('probeMs'), firstMiddle, lastMiddle);
+  console.log(`  (machine speed probe, a fixed piece of CPU work timed once a second: ${(probeTrend * 100).toFixed(1)} %; CPU per operation and latency that grow with it are the machine slowing, not the service)`);
   if (Number.isFinite(first.databaseCpuMsPerOperation)) {
     console.log(`  (database CPU per operation, PostgreSQL's backends for the service: ${(trendGrowth(perWindow('databaseCpuMsPerOperation'), firstMiddle, lastMiddle) * 100).toFixed(1)} %)`);
   }
