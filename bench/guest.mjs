@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, onInterrupt, startNode, stop, waitReady } from './lib/children.mjs';
 import { measure } from './lib/load.mjs';
 import { createBenchDatabase, redact } from './lib/postgres.mjs';
-import { newSecret, serviceEnv } from './lib/servers.mjs';
+import { newSecret, serviceEnv, startScriptNodeArgs } from './lib/servers.mjs';
 import { integerFromEnv } from './lib/settings.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -38,11 +38,11 @@ const load = { connections: settings.connections, warmupSeconds: settings.warmup
 /** No cookie: every request is a new visitor, so every request creates a guest. */
 const guestLoad = (url, serverPid) => measure({ ...load, url, method: 'POST', headers: {}, serverPid });
 
-/** The service from dist/, timed from spawn to its first 200 on /readyz. */
+/** The service from dist/, started as `npm start` does, timed from spawn to its first 200 on /readyz. */
 async function startTimedService(database) {
   const port = await freePort();
   const started = performance.now();
-  const proc = startNode(join(root, 'dist/main.js'), { env: serviceEnv(port, database), name: 'personae (dist/main.js)' });
+  const proc = startNode(join(root, 'dist/main.js'), { env: serviceEnv(port, database), nodeArgs: startScriptNodeArgs(root), name: 'personae (dist/main.js)' });
   try {
     await waitReady(proc, `http://127.0.0.1:${port}/readyz`, 120_000, 50);
   } catch (error) {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import { freePort, startNode, stop, waitReady } from './children.mjs';
@@ -7,14 +8,26 @@ import { freePort, startNode, stop, waitReady } from './children.mjs';
 export const newSecret = () => randomBytes(32).toString('base64url');
 
 /**
- * The real service from the build output, as an operator runs it in production: fresh secrets,
+ * The Node.js options of `npm start` (package.json's start script, `node <options> dist/main.js`):
+ * the benchmarks run the service as it is started, and this is the one place those options live.
+ */
+export function startScriptNodeArgs(root) {
+  const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const words = scripts.start.trim().split(/\s+/);
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/main.js') throw new Error(`package.json's start script is not "node <options> dist/main.js": ${scripts.start}`);
+  return words.slice(1, -1);
+}
+
+/**
+ * The real service from the build output, as an operator runs it in production (with `npm start`'s
+ * Node.js options): fresh secrets,
  * the default logging (LOG_LEVEL=info, ACCESS_LOG=slow: slow and failed requests only), and either
  * DATA_DIR (embedded PGlite) or DATABASE_URL (PostgreSQL).
  */
 export async function startService({ root, database, nodeArgs = [] }) {
   const port = await freePort();
   const env = serviceEnv(port, database);
-  const proc = startNode(join(root, 'dist/main.js'), { env, nodeArgs, name: 'personae (dist/main.js)' });
+  const proc = startNode(join(root, 'dist/main.js'), { env, nodeArgs: [...startScriptNodeArgs(root), ...nodeArgs], name: 'personae (dist/main.js)' });
   const base = `http://127.0.0.1:${port}`;
   try {
     // Migrations run before listen, so a first PGlite start can take a few seconds.
