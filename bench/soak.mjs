@@ -7,10 +7,15 @@
 // the server runs on this machine), since the service's own CPU leaves out the work its queries cause.
 // Each window also times a fixed piece of CPU work (probe ms): a shared machine's speed changes by the
 // hour, and a slower machine makes latency and CPU per operation grow as a slower service would.
-// Not part of CI.
+// The load is steady, at half of what the service can serve on this machine right now: before the
+// run, the same mix is sent back to back for a while (the capacity), and the soak asks for SOAK_LOAD
+// percent of it, the way the benchmarks measure their baseline in the same run. A fixed rate meant a
+// different load on every hour of a machine whose speed moves twofold, and near saturation latency
+// measures the queue, not the service. Not part of CI.
 //
 // Knobs: SOAK_SECONDS (600), SOAK_WARMUP_SECONDS (a tenth of the run, at most 60), SOAK_WINDOWS (10),
-// SOAK_RATE (operations/s, 150), SOAK_USERS (concurrent clients, 16), SOAK_MAX_GROWTH (%, 10),
+// SOAK_LOAD (% of the measured capacity, 50), SOAK_CALIBRATION_SECONDS (20), SOAK_RATE (operations/s:
+// a fixed rate instead, no calibration), SOAK_USERS (concurrent clients, 16), SOAK_MAX_GROWTH (%, 10),
 // SOAK_DATABASE (embedded | postgres; postgres uses BENCH_DATABASE_URL or DATABASE_URL, and REDIS_URL
 // when set), SOAK_NODE_ARGS (extra node options for the server, e.g. --heapsnapshot-signal=SIGUSR2 to
 // take heap snapshots while it runs). Raw results in .bench/soak-results.json.
@@ -33,7 +38,10 @@ const settings = {
   durationSeconds,
   warmupSeconds: integerFromEnv('SOAK_WARMUP_SECONDS', Math.min(60, Math.round(durationSeconds / 10)), 0),
   windows: integerFromEnv('SOAK_WINDOWS', 10, 2),
-  rate: integerFromEnv('SOAK_RATE', 150, 1),
+  /** A fixed rate (operations/s), or undefined: SOAK_LOAD % of the capacity measured before the run. */
+  fixedRate: process.env.SOAK_RATE ? integerFromEnv('SOAK_RATE', 0, 1) : undefined,
+  loadPercent: integerFromEnv('SOAK_LOAD', 50, 1),
+  calibrationSeconds: integerFromEnv('SOAK_CALIBRATION_SECONDS', 20, 1),
   users: integerFromEnv('SOAK_USERS', 16, 1),
   maxGrowthPercent: integerFromEnv('SOAK_MAX_GROWTH', 10, 0),
   database: process.env.SOAK_DATABASE || 'embedded',
@@ -89,11 +97,51 @@ function newWindow() {
   return { latencies: [], byOperation: new Map(), failures: [], rss: [], heap: [], cpu: [], databaseCpu: [], probe: [] };
 }
 
+/** One operation of the mix, timed: its name, latency and outcome (a status, or the error that stood for one). */
+async function runOne(population) {
+  const operation = pickOperation();
+  const began = performance.now();
+  let outcome;
+  try {
+    outcome = await operation.run(population);
+  } catch (error) {
+    outcome = `error: ${error.cause?.code ?? error.message}`;
+  }
+  return { name: operation.name, began, elapsed: performance.now() - began, outcome, failed: typeof outcome !== 'number' || outcome >= 500 };
+}
+
+/**
+ * What the service serves right now: the soak's mix, every client sending its next operation as soon
+ * as the last one answered, for `seconds`. Operations per second, and the failures among them.
+ */
+async function measureCapacity(population, seconds) {
+  const end = performance.now() + seconds * 1000;
+  let completed = 0;
+  const failures = [];
+  async function client() {
+    while (performance.now() < end) {
+      const { name, outcome, failed } = await runOne(population);
+      completed++;
+      if (failed) failures.push(`${name}: ${outcome}`);
+    }
+  }
+  await Promise.all(Array.from({ length: settings.users }, client));
+  return { perSecond: completed / seconds, failures };
+}
+
 /** Runs the load and the sampler until the end; answers one record per window (index 0 is the warm-up). */
 async function drive(base, pid, databaseCpu) {
   const population = new SoakPopulation(base);
   log('seeding guests, members and handles');
   await seedPopulation(population);
+  let capacity;
+  let rate = settings.fixedRate;
+  if (rate === undefined) {
+    log(`measuring capacity: ${settings.users} clients back to back for ${settings.calibrationSeconds} s`);
+    capacity = await measureCapacity(population, settings.calibrationSeconds);
+    rate = Math.max(1, Math.round((capacity.perSecond * settings.loadPercent) / 100));
+    log(`capacity ${capacity.perSecond.toFixed(1)} op/s: soaking at ${settings.loadPercent} %, ${rate} op/s`);
+  }
   const measuredMs = (settings.durationSeconds - settings.warmupSeconds) * 1000;
   const windowMs = measuredMs / settings.windows;
   const start = performance.now();
@@ -117,7 +165,7 @@ async function drive(base, pid, databaseCpu) {
     databaseCpu?.sample().then((ms) => window.databaseCpu.push(ms), () => undefined);
   }, 1000);
   const progress = setInterval(() => log(`${Math.round((performance.now() - start) / 1000)} s of ${settings.durationSeconds}`), 60_000);
-  const intervalMs = (settings.users * 1000) / settings.rate;
+  const intervalMs = (settings.users * 1000) / rate;
 
   async function user() {
     let next = performance.now() + Math.random() * intervalMs;
@@ -126,22 +174,14 @@ async function drive(base, pid, databaseCpu) {
       if (wait > 0) await sleep(wait);
       // Behind schedule: go on at once, without a burst to catch up (the load stays steady).
       next = Math.max(next + intervalMs, performance.now());
-      const operation = pickOperation();
-      const began = performance.now();
-      let outcome;
-      try {
-        outcome = await operation.run(population);
-      } catch (error) {
-        outcome = `error: ${error.cause?.code ?? error.message}`;
-      }
-      const elapsed = performance.now() - began;
+      const { name, began, elapsed, outcome, failed } = await runOne(population);
       const window = windowAt(began);
       window.latencies.push(elapsed);
-      const stats = window.byOperation.get(operation.name) ?? { latencies: [], statuses: {} };
+      const stats = window.byOperation.get(name) ?? { latencies: [], statuses: {} };
       stats.latencies.push(elapsed);
       stats.statuses[outcome] = (stats.statuses[outcome] ?? 0) + 1;
-      window.byOperation.set(operation.name, stats);
-      if (typeof outcome !== 'number' || outcome >= 500) window.failures.push(`${operation.name}: ${outcome}`);
+      window.byOperation.set(name, stats);
+      if (failed) window.failures.push(`${name}: ${outcome}`);
     }
   }
 
@@ -151,7 +191,7 @@ async function drive(base, pid, databaseCpu) {
     clearInterval(sampler);
     clearInterval(progress);
   }
-  return { windows, windowSeconds: windowMs / 1000, rssSeries };
+  return { windows, windowSeconds: windowMs / 1000, rssSeries, rate, capacity };
 }
 
 /**
@@ -211,8 +251,9 @@ function summarize(window, seconds) {
 const fmt = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 const growth = (first, last) => (last - first) / first;
 
-function report(summaries, windowSeconds, rssSeries) {
-  console.log(`Soak: ${settings.database}, ${settings.durationSeconds} s (${settings.warmupSeconds} s warm-up), ${settings.rate} op/s target, ${settings.users} clients, Node ${process.version}`);
+function report(summaries, windowSeconds, rssSeries, rate, capacity) {
+  const load = capacity ? `${rate} op/s target (${settings.loadPercent} % of the ${capacity.perSecond.toFixed(1)} op/s served back to back just before)` : `${rate} op/s target (SOAK_RATE)`;
+  console.log(`Soak: ${settings.database}, ${settings.durationSeconds} s (${settings.warmupSeconds} s warm-up), ${load}, ${settings.users} clients, Node ${process.version}`);
   console.log('window   from(s)   op/s    p50 ms   p95 ms   p99 ms   failed   RSS MiB   heap MiB   server CPU ms/op   database CPU ms/op   probe ms');
   summaries.forEach((summary, index) => {
     const from = index === 0 ? 0 : settings.warmupSeconds + (index - 1) * windowSeconds;
@@ -241,7 +282,8 @@ function report(summaries, windowSeconds, rssSeries) {
     ['p50 latency', trendGrowth(perWindow('p50'), firstMiddle, lastMiddle), growth(first.p50, last.p50)],
     ['p99 latency', trendGrowth(perWindow('p99'), firstMiddle, lastMiddle), growth(first.p99, last.p99)],
   ].map(([name, value, endpoints]) => ({ name, growth: value, firstToLastWindow: endpoints, met: value <= limit }));
-  const failures = measured.reduce((sum, summary) => sum + summary.failures, 0) + summaries[0].failures;
+  // Failures while the capacity was measured count too: saturation is no excuse for a 5xx.
+  const failures = measured.reduce((sum, summary) => sum + summary.failures, 0) + summaries[0].failures + (capacity?.failures.length ?? 0);
   console.log(`\ngrowth over the measured run, along the trend of every sample (limit +${settings.maxGrowthPercent} %):`);
   for (const check of checks) {
     const endpoints = `(first window → last: ${(check.firstToLastWindow * 100).toFixed(1)} %)`;
@@ -257,7 +299,7 @@ function report(summaries, windowSeconds, rssSeries) {
   if (Number.isFinite(first.databaseCpuMsPerOperation)) {
     console.log(`  (database CPU per operation, PostgreSQL's backends for the service: ${(trendGrowth(perWindow('databaseCpuMsPerOperation'), firstMiddle, lastMiddle) * 100).toFixed(1)} %)`);
   }
-  if (failures > 0) console.log(`  e.g. ${[...new Set(summaries.flatMap((summary) => summary.failureSamples))].slice(0, 5).join('; ')}`);
+  if (failures > 0) console.log(`  e.g. ${[...new Set([...(capacity?.failures ?? []), ...summaries.flatMap((summary) => summary.failureSamples)])].slice(0, 5).join('; ')}`);
   return { checks, failures, ok: failures === 0 && checks.every((check) => check.met) };
 }
 
@@ -288,9 +330,9 @@ async function main() {
     // One client address makes all the load: the per-client limits would stop it, not the service.
     service = await startService({ root, database: { ...database, LOGIN_ATTEMPTS_PER_CLIENT: '100000', LOGIN_ATTEMPTS_PER_ACCOUNT: '1000', LOOKUPS_PER_CLIENT: '10000000' }, nodeArgs: settings.nodeArgs });
     const base = new URL(service.url).origin;
-    const { windows, windowSeconds, rssSeries } = await drive(base, service.proc.child.pid, databaseCpu);
+    const { windows, windowSeconds, rssSeries, rate, capacity } = await drive(base, service.proc.child.pid, databaseCpu);
     const summaries = windows.map((window, index) => summarize(window, index === 0 ? Math.max(1, settings.warmupSeconds) : windowSeconds));
-    const verdict = report(summaries, windowSeconds, rssSeries);
+    const verdict = report(summaries, windowSeconds, rssSeries, rate, capacity);
     const tables = databaseUrl ? await tableStatistics(databaseUrl) : undefined;
     if (tables) {
       console.log('\ntables by rows read in sequential scans (live rows, dead, seq scans, rows read, index scans, KiB):');
@@ -298,7 +340,7 @@ async function main() {
     }
     const resultsPath = join(root, '.bench/soak-results.json');
     await mkdir(join(root, '.bench'), { recursive: true });
-    const results = { date: new Date().toISOString(), node: process.version, settings: { ...settings, postgresUrl: redact(settings.postgresUrl) }, windows: summaries, verdict, tables };
+    const results = { date: new Date().toISOString(), node: process.version, settings: { ...settings, postgresUrl: redact(settings.postgresUrl) }, rate, capacity, windows: summaries, verdict, tables };
     await writeFile(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
     process.exitCode = verdict.ok ? 0 : 1;
   } finally {
