@@ -12,12 +12,11 @@ import { execFileSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freePort, onInterrupt, startNode, stop, waitReady } from './lib/children.mjs';
 import { serviceEnv, startScriptNodeArgs } from './lib/servers.mjs';
 import { integerFromEnv } from './lib/settings.mjs';
-import { pickOperation, seedPopulation, SoakPopulation } from './lib/soak-load.mjs';
+import { driveClients, seedPopulation, SoakPopulation } from './lib/soak-load.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const settings = {
@@ -51,24 +50,18 @@ async function startOn(dataDir) {
   return { proc, population };
 }
 
-/** The soak's mix from every client for `seconds`: at `rate` operations/s in all, or back to back without one. */
+/** The soak's mix from every client for `seconds`: at `rate` operations/s in all, or back to back when 0. */
 async function drive(population, seconds, rate) {
   const latencies = [];
-  const end = performance.now() + seconds * 1000;
-  const intervalMs = rate ? (settings.users * 1000) / rate : 0;
-  async function client() {
-    let next = performance.now() + Math.random() * intervalMs;
-    while (performance.now() < end) {
-      const wait = next - performance.now();
-      if (wait > 0) await sleep(wait);
-      next = Math.max(next + intervalMs, performance.now());
-      const began = performance.now();
-      const outcome = await pickOperation().run(population).catch((error) => `error: ${error.cause?.code ?? error.message}`);
-      if (typeof outcome !== 'number' || outcome >= 500) throw new Error(`a request failed: ${outcome}`);
-      latencies.push(performance.now() - began);
-    }
-  }
-  await Promise.all(Array.from({ length: settings.users }, client));
+  await driveClients(population, {
+    clients: settings.users,
+    end: performance.now() + seconds * 1000,
+    rate,
+    onAnswer: ({ elapsed, outcome, failed }) => {
+      if (failed) throw new Error(`a request failed: ${outcome}`);
+      latencies.push(elapsed);
+    },
+  });
   latencies.sort((a, b) => a - b);
   return { operations: latencies.length, p50: latencies[Math.floor(latencies.length / 2)], p99: latencies[Math.floor(latencies.length * 0.99)] };
 }

@@ -24,13 +24,12 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { onInterrupt, stop } from './lib/children.mjs';
 import { createBenchDatabase, databaseCpuMeter, redact, tableStatistics } from './lib/postgres.mjs';
 import { startService } from './lib/servers.mjs';
 import { integerFromEnv } from './lib/settings.mjs';
-import { OPERATIONS, pickOperation, seedPopulation, SoakPopulation } from './lib/soak-load.mjs';
+import { driveClients, OPERATIONS, seedPopulation, SoakPopulation } from './lib/soak-load.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const durationSeconds = integerFromEnv('SOAK_SECONDS', 600, 10);
@@ -97,35 +96,22 @@ function newWindow() {
   return { latencies: [], byOperation: new Map(), failures: [], rss: [], heap: [], cpu: [], databaseCpu: [], probe: [] };
 }
 
-/** One operation of the mix, timed: its name, latency and outcome (a status, or the error that stood for one). */
-async function runOne(population) {
-  const operation = pickOperation();
-  const began = performance.now();
-  let outcome;
-  try {
-    outcome = await operation.run(population);
-  } catch (error) {
-    outcome = `error: ${error.cause?.code ?? error.message}`;
-  }
-  return { name: operation.name, began, elapsed: performance.now() - began, outcome, failed: typeof outcome !== 'number' || outcome >= 500 };
-}
-
 /**
  * What the service serves right now: the soak's mix, every client sending its next operation as soon
  * as the last one answered, for `seconds`. Operations per second, and the failures among them.
  */
 async function measureCapacity(population, seconds) {
-  const end = performance.now() + seconds * 1000;
   let completed = 0;
   const failures = [];
-  async function client() {
-    while (performance.now() < end) {
-      const { name, outcome, failed } = await runOne(population);
+  await driveClients(population, {
+    clients: settings.users,
+    end: performance.now() + seconds * 1000,
+    rate: 0,
+    onAnswer: ({ name, outcome, failed }) => {
       completed++;
       if (failed) failures.push(`${name}: ${outcome}`);
-    }
-  }
-  await Promise.all(Array.from({ length: settings.users }, client));
+    },
+  });
   return { perSecond: completed / seconds, failures };
 }
 
@@ -165,28 +151,18 @@ async function drive(base, pid, databaseCpu) {
     databaseCpu?.sample().then((ms) => window.databaseCpu.push(ms), () => undefined);
   }, 1000);
   const progress = setInterval(() => log(`${Math.round((performance.now() - start) / 1000)} s of ${settings.durationSeconds}`), 60_000);
-  const intervalMs = (settings.users * 1000) / rate;
-
-  async function user() {
-    let next = performance.now() + Math.random() * intervalMs;
-    while (performance.now() < end) {
-      const wait = next - performance.now();
-      if (wait > 0) await sleep(wait);
-      // Behind schedule: go on at once, without a burst to catch up (the load stays steady).
-      next = Math.max(next + intervalMs, performance.now());
-      const { name, began, elapsed, outcome, failed } = await runOne(population);
-      const window = windowAt(began);
-      window.latencies.push(elapsed);
-      const stats = window.byOperation.get(name) ?? { latencies: [], statuses: {} };
-      stats.latencies.push(elapsed);
-      stats.statuses[outcome] = (stats.statuses[outcome] ?? 0) + 1;
-      window.byOperation.set(name, stats);
-      if (failed) window.failures.push(`${name}: ${outcome}`);
-    }
-  }
+  const record = ({ name, began, elapsed, outcome, failed }) => {
+    const window = windowAt(began);
+    window.latencies.push(elapsed);
+    const stats = window.byOperation.get(name) ?? { latencies: [], statuses: {} };
+    stats.latencies.push(elapsed);
+    stats.statuses[outcome] = (stats.statuses[outcome] ?? 0) + 1;
+    window.byOperation.set(name, stats);
+    if (failed) window.failures.push(`${name}: ${outcome}`);
+  };
 
   try {
-    await Promise.all(Array.from({ length: settings.users }, user));
+    await driveClients(population, { clients: settings.users, end, rate, onAnswer: record });
   } finally {
     clearInterval(sampler);
     clearInterval(progress);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * The soak's mixed load: what a community front end does all day. Each operation is one or two
@@ -154,4 +155,36 @@ export function pickOperation() {
     if (roll < 0) return operation;
   }
   return OPERATIONS[OPERATIONS.length - 1];
+}
+
+/** One operation of the mix, timed: its name, when it began, how long it took, and its outcome (a status, or the error that stood for one). */
+export async function runOperation(population) {
+  const operation = pickOperation();
+  const began = performance.now();
+  let outcome;
+  try {
+    outcome = await operation.run(population);
+  } catch (error) {
+    outcome = `error: ${error.cause?.code ?? error.message}`;
+  }
+  return { name: operation.name, began, elapsed: performance.now() - began, outcome, failed: typeof outcome !== 'number' || outcome >= 500 };
+}
+
+/**
+ * `clients` clients sending the mix until `end` (a `performance.now()` time): `rate` operations/s in
+ * all, each client on its own schedule, or back to back when `rate` is 0. Each answer goes to `onAnswer`.
+ */
+export async function driveClients(population, { clients, end, rate, onAnswer }) {
+  const intervalMs = rate > 0 ? (clients * 1000) / rate : 0;
+  async function client() {
+    let next = performance.now() + Math.random() * intervalMs;
+    while (performance.now() < end) {
+      const wait = next - performance.now();
+      if (wait > 0) await sleep(wait);
+      // Behind schedule: go on at once, without a burst to catch up (the load stays steady).
+      next = Math.max(next + intervalMs, performance.now());
+      onAnswer(await runOperation(population));
+    }
+  }
+  await Promise.all(Array.from({ length: clients }, client));
 }
