@@ -19,10 +19,9 @@ export function startScriptNodeArgs(root) {
 }
 
 /**
- * The real service from the build output, as an operator runs it in production (with `npm start`'s
- * Node.js options): fresh secrets,
- * the default logging (LOG_LEVEL=info, ACCESS_LOG=slow: slow and failed requests only), and either
- * DATA_DIR (embedded PGlite) or DATABASE_URL (PostgreSQL).
+ * The real service from the build output, as an operator runs it in production: `npm start`'s
+ * Node.js options, fresh secrets, the default logging (LOG_LEVEL=info, ACCESS_LOG=slow: slow and
+ * failed requests only), and either DATA_DIR (embedded PGlite) or DATABASE_URL (PostgreSQL).
  */
 export async function startService({ root, database, nodeArgs = [] }) {
   const port = await freePort();
