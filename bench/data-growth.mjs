@@ -9,11 +9,11 @@
 // Knobs: GROWTH_SECONDS (300), GROWTH_RATE (operations/s while measuring, 96), GROWTH_MEASURE_SECONDS
 // (30, after 10 s of warm-up), GROWTH_ROUNDS (3). Not part of CI.
 import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, onInterrupt, startNode, stop, waitReady } from './lib/children.mjs';
+import { freePort, onInterrupt, processCpuMs, startNode, stop, waitReady } from './lib/children.mjs';
 import { serviceEnv, startScriptNodeArgs } from './lib/servers.mjs';
 import { integerFromEnv } from './lib/settings.mjs';
 import { driveClients, seedPopulation, SoakPopulation } from './lib/soak-load.mjs';
@@ -33,12 +33,6 @@ const log = (message) => console.error(`[bench:data-growth] ${message}`);
 const secrets = serviceEnv(0, {});
 // One client address makes all the load: the per-client limits would stop it, not the service.
 const unlimited = { LOGIN_ATTEMPTS_PER_CLIENT: '100000', LOGIN_ATTEMPTS_PER_ACCOUNT: '1000', LOOKUPS_PER_CLIENT: '10000000' };
-
-/** CPU time the process has used (user + system), in ms (Linux /proc, in ticks of 10 ms). */
-async function cpuMs(pid) {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 async function startOn(dataDir) {
   const port = await freePort();
@@ -70,9 +64,9 @@ async function measure(dataDir) {
   const service = await startOn(dataDir);
   try {
     await drive(service.population, settings.warmupSeconds, settings.rate);
-    const before = await cpuMs(service.proc.child.pid);
+    const before = processCpuMs(service.proc.child.pid);
     const run = await drive(service.population, settings.measureSeconds, settings.rate);
-    return { ...run, cpuMsPerOperation: ((await cpuMs(service.proc.child.pid)) - before) / run.operations };
+    return { ...run, cpuMsPerOperation: (processCpuMs(service.proc.child.pid) - before) / run.operations };
   } finally {
     await stop(service.proc);
   }

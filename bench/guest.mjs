@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, onInterrupt, startNode, stop, waitReady } from './lib/children.mjs';
+import { freePort, onInterrupt, processCpuMs, startNode, stop, waitReady } from './lib/children.mjs';
 import { measure } from './lib/load.mjs';
 import { createBenchDatabase, redact } from './lib/postgres.mjs';
 import { newSecret, serviceEnv, startScriptNodeArgs } from './lib/servers.mjs';
@@ -50,14 +50,7 @@ async function startTimedService(database) {
     throw error;
   }
   const startMs = performance.now() - started;
-  return { proc, base: `http://127.0.0.1:${port}`, startMs, startCpuMs: await cpuMs(proc.child.pid) };
-}
-
-/** CPU time a process has used (Linux), in ms: steadier than wall time when other work shares the cores. */
-async function cpuMs(pid) {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const fields = stat.split(') ')[1]?.split(' ');
-  return fields ? (Number(fields[11]) + Number(fields[12])) * 10 : Number.NaN;
+  return { proc, base: `http://127.0.0.1:${port}`, startMs, startCpuMs: processCpuMs(proc.child.pid) };
 }
 
 /** Resident memory of a process (Linux), in MB. */

@@ -25,7 +25,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { onInterrupt, stop } from './lib/children.mjs';
+import { onInterrupt, processCpuMs, stop } from './lib/children.mjs';
 import { createBenchDatabase, databaseCpuMeter, redact, tableStatistics } from './lib/postgres.mjs';
 import { startService } from './lib/servers.mjs';
 import { integerFromEnv } from './lib/settings.mjs';
@@ -68,12 +68,6 @@ async function heapMiB(base) {
   const text = await (await fetch(`${base}/metrics`)).text();
   const bytes = Number(/^personae_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1]);
   return bytes / 2 ** 20;
-}
-
-/** CPU time the process has used (user + system), in ms; /proc counts in clock ticks of 10 ms on Linux. */
-function cpuMs(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 const PROBE_INPUT = randomBytes(64 * 1024);
@@ -146,7 +140,7 @@ async function drive(base, pid, databaseCpu) {
     window.rss.push(rss);
     if (now >= measureStart) rssSeries.push([(now - measureStart) / 1000, rss]);
     if (samples++ % 5 === 0) heapMiB(base).then((mib) => window.heap.push(mib), () => undefined);
-    window.cpu.push(cpuMs(pid));
+    window.cpu.push(processCpuMs(pid));
     window.probe.push(probeMs());
     databaseCpu?.sample().then((ms) => window.databaseCpu.push(ms), () => undefined);
   }, 1000);

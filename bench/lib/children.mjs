@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** Every child still running; killed on any exit, normal or not, so no server outlives the bench. */
@@ -22,6 +23,21 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     await Promise.allSettled([...cleanups].map((cleanup) => cleanup()));
     process.exit(130);
   });
+}
+
+/**
+ * CPU time a process has used (user + system), in ms, from Linux's /proc (in clock ticks of 10 ms):
+ * steadier than wall time when other work shares the cores. NaN once the process is gone.
+ */
+export function processCpuMs(pid) {
+  let stat;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return Number.NaN;
+  }
+  const fields = stat.split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** A port nobody listens on right now (the OS picks it; a tiny race with other processes is acceptable). */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
+import { processCpuMs } from './children.mjs';
 
 function run(options) {
   return new Promise((resolve, reject) => {
@@ -8,15 +9,8 @@ function run(options) {
   });
 }
 
-/** CPU seconds a process has used (Linux /proc; utime+stime in clock ticks, 100 per second). */
-function processCpuSeconds(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN; // not Linux: the CPU columns stay empty
-  }
-}
+/** CPU seconds a process has used; NaN where there is no /proc (not Linux): the CPU columns stay empty. */
+const processCpuSeconds = (pid) => processCpuMs(pid) / 1000;
 
 /**
  * Busy CPU seconds of the whole machine, from /proc/stat: os.cpus() leaves out softirq (loopback

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { processCpuMs } from './children.mjs';
 
 /**
  * A fresh, throw-away database on the server behind `adminUrl`: the service migrates it from empty,
@@ -39,12 +39,8 @@ export async function databaseCpuMeter(adminUrl, databaseName) {
     async sample() {
       const { rows } = await client.query('select pid from pg_stat_activity where datname = $1', [databaseName]);
       for (const { pid } of rows) {
-        try {
-          const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-          seen.set(pid, (Number(fields[11]) + Number(fields[12])) * 10);
-        } catch {
-          // exited meanwhile, or not on this machine
-        }
+        const ms = processCpuMs(pid);
+        if (!Number.isNaN(ms)) seen.set(pid, ms); // else exited meanwhile, or not on this machine
       }
       let total = 0;
       for (const value of seen.values()) total += value;
