@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, onInterrupt, processCpuMs, startNode, stop, waitReady } from './lib/children.mjs';
-import { serviceEnv, startScriptNodeArgs } from './lib/servers.mjs';
+import { serviceEnv, serviceSecrets, startScriptNodeArgs } from './lib/servers.mjs';
 import { integerFromEnv } from './lib/settings.mjs';
 import { driveClients, seedPopulation, SoakPopulation } from './lib/soak-load.mjs';
 
@@ -30,13 +30,13 @@ const settings = {
 const log = (message) => console.error(`[bench:data-growth] ${message}`);
 
 // One set of secrets for every start: both folders come from one seeded database.
-const secrets = serviceEnv(0, {});
+const secrets = serviceSecrets();
 // One client address makes all the load: the per-client limits would stop it, not the service.
 const unlimited = { LOGIN_ATTEMPTS_PER_CLIENT: '100000', LOGIN_ATTEMPTS_PER_ACCOUNT: '1000', LOOKUPS_PER_CLIENT: '10000000' };
 
 async function startOn(dataDir) {
   const port = await freePort();
-  const env = { ...secrets, ...unlimited, PORT: String(port), DATA_DIR: dataDir };
+  const env = serviceEnv(port, { ...secrets, ...unlimited, DATA_DIR: dataDir });
   const proc = startNode(join(root, 'dist/main.js'), { env, nodeArgs: startScriptNodeArgs(root), name: 'personae (dist/main.js)' });
   await waitReady(proc, `http://127.0.0.1:${port}/readyz`, 120_000, 50);
   const population = new SoakPopulation(`http://127.0.0.1:${port}`);

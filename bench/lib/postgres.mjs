@@ -4,11 +4,12 @@ import { processCpuMs } from './children.mjs';
 
 /**
  * A fresh, throw-away database on the server behind `adminUrl`: the service migrates it from empty,
- * so no earlier run or test data skews the figures. Answers its URL and a `drop()`.
+ * so no earlier run or test data skews the figures; or, with `template`, a copy of that database
+ * (which nobody may be connected to). Answers its name, URL and a `drop()`.
  */
-export async function createBenchDatabase(adminUrl) {
+export async function createBenchDatabase(adminUrl, { template } = {}) {
   const name = `personae_bench_${randomBytes(6).toString('hex')}`;
-  await withClient(adminUrl, (client) => client.query(`create database "${name}"`));
+  await withClient(adminUrl, (client) => client.query(`create database "${name}"${template ? ` template "${template}"` : ''}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   let dropped = false;

@@ -40,20 +40,20 @@ export async function startService({ root, database, nodeArgs = [] }) {
   }
 }
 
-/** The service's environment: fresh secrets, warn-level logs, and `database` ({ DATA_DIR } or { DATABASE_URL }). */
-export function serviceEnv(port, database) {
+/** Fresh secrets for one deployment: its nodes, and each restart of one, must share them. */
+export function serviceSecrets() {
   return {
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    NODE_ENV: 'production',
     COOKIE_SECRETS: newSecret(),
     TOKEN_HASH_KEY: newSecret(),
     PSEUDONYM_KEYS: `k1:${newSecret()}`,
     ADMIN_TOKEN: newSecret(),
     EMAIL_KEYS: `k1:${newSecret()}`,
-    ...database,
   };
+}
+
+/** The service's environment: fresh secrets, info-level logs, and `database` ({ DATA_DIR } or { DATABASE_URL }, and any setting to add or override). */
+export function serviceEnv(port, database) {
+  return { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', NODE_ENV: 'production', ...serviceSecrets(), ...database };
 }
 
 /** The cookies of `count` more guests of a started service (`url` is its /session), a few at a time. */

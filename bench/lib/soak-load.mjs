@@ -49,6 +49,15 @@ export class SoakPopulation {
     return `${process.pid.toString(36)}${(this.#next++).toString(36)}${randomBytes(3).toString('hex')}`;
   }
 
+  /** Who there is to act as (a deep copy), to go back to with `restore` when the service's data goes back too. */
+  snapshot() {
+    return structuredClone({ guests: this.guests, members: this.members, handles: this.handles });
+  }
+
+  restore(snapshot) {
+    Object.assign(this, structuredClone(snapshot));
+  }
+
   /** Keeps the pools bounded: the newest few hundred identities are the active ones. */
   remember(list, item, max = 500) {
     list.push(item);
