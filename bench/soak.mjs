@@ -57,6 +57,9 @@ const settings = {
 };
 if (!['embedded', 'postgres'].includes(settings.database)) throw new Error(`SOAK_DATABASE must be embedded or postgres, got "${settings.database}"`);
 if (settings.warmupSeconds >= settings.durationSeconds) throw new Error('SOAK_WARMUP_SECONDS must be shorter than SOAK_SECONDS');
+// The twin restarts with every window and is measured only once settled: each window must leave it time to serve.
+const measuredWindowSeconds = (settings.durationSeconds - settings.warmupSeconds) / settings.windows;
+if (settings.twin && measuredWindowSeconds < 30) throw new Error(`windows of ${measuredWindowSeconds.toFixed(1)} s are too short for the twin (at least 30 s): fewer SOAK_WINDOWS, a longer SOAK_SECONDS, or SOAK_TWIN=0`);
 
 const log = (message) => console.error(`[soak] ${message}`);
 

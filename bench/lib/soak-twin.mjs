@@ -52,7 +52,12 @@ export async function postgresTwinData(adminUrl, redisEnv) {
 export class SoakTwin {
   /** Answers that began before this `performance.now()` time are dropped: the twin was restarting or just started. */
   readyAt = Number.POSITIVE_INFINITY;
+  population = new SoakPopulation('');
+  #root;
+  #data;
+  #env;
   #service;
+  #settling;
   #cpuAtReady = Number.NaN;
   #operations = 0;
   #seeded;
@@ -64,14 +69,16 @@ export class SoakTwin {
    */
   static SETTLE_MS = 20_000;
 
-  constructor({ root, data, env, nodeArgs }) {
-    Object.assign(this, { root, data, env, nodeArgs });
-    this.population = new SoakPopulation('');
+  /** `data` from embeddedTwinData or postgresTwinData; `env`, the settings (secrets among them) of every start. */
+  constructor({ root, data, env }) {
+    this.#root = root;
+    this.#data = data;
+    this.#env = env;
   }
 
   /** Starts the twin on its seeded data, seeds it as the soaked service is seeded, and keeps that state. */
   async seed() {
-    await this.#start(this.data.seededEnv);
+    await this.#start(this.#data.seededEnv);
     await seedPopulation(this.population);
     this.#seeded = this.population.snapshot();
     // Stopped before its data is copied: a clean shutdown leaves a folder (or template) to copy.
@@ -84,11 +91,10 @@ export class SoakTwin {
    */
   async restart() {
     const cpuMsPerOperation = this.#closeWindow();
-    this.readyAt = Number.POSITIVE_INFINITY;
     if (this.#service) await stop(this.#service.proc);
-    await this.#start(await this.data.reset());
     this.population.restore(this.#seeded);
-    setTimeout(() => {
+    await this.#start(await this.#data.reset());
+    this.#settling = setTimeout(() => {
       this.readyAt = performance.now();
       this.#cpuAtReady = processCpuMs(this.#service.proc.child.pid);
       this.#operations = 0;
@@ -110,13 +116,16 @@ export class SoakTwin {
     return cpuMsPerOperation;
   }
 
+  /** Its CPU per operation since it settled (NaN when it served nothing), and nothing counted from here on. */
   #closeWindow() {
+    clearTimeout(this.#settling);
+    this.readyAt = Number.POSITIVE_INFINITY;
     if (!this.#service || this.#operations === 0) return Number.NaN;
     return (processCpuMs(this.#service.proc.child.pid) - this.#cpuAtReady) / this.#operations;
   }
 
   async #start(database) {
-    this.#service = await startService({ root: this.root, database: { ...database, ...this.env }, nodeArgs: this.nodeArgs });
+    this.#service = await startService({ root: this.#root, database: { ...database, ...this.#env } });
     this.population.base = new URL(this.#service.url).origin;
   }
 }
