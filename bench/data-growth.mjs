@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, onInterrupt, processCpuMs, startNode, stop, waitReady } from './lib/children.mjs';
 import { serviceEnv, serviceSecrets, startScriptNodeArgs } from './lib/servers.mjs';
 import { integerFromEnv } from './lib/settings.mjs';
-import { driveClients, seedPopulation, SoakPopulation } from './lib/soak-load.mjs';
+import { driveClients, seedPopulation, SoakPopulation, UNLIMITED_CLIENT_LIMITS } from './lib/soak-load.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const settings = {
@@ -31,12 +31,10 @@ const log = (message) => console.error(`[bench:data-growth] ${message}`);
 
 // One set of secrets for every start: both folders come from one seeded database.
 const secrets = serviceSecrets();
-// One client address makes all the load: the per-client limits would stop it, not the service.
-const unlimited = { LOGIN_ATTEMPTS_PER_CLIENT: '100000', LOGIN_ATTEMPTS_PER_ACCOUNT: '1000', LOOKUPS_PER_CLIENT: '10000000' };
 
 async function startOn(dataDir) {
   const port = await freePort();
-  const env = serviceEnv(port, { ...secrets, ...unlimited, DATA_DIR: dataDir });
+  const env = serviceEnv(port, { ...secrets, ...UNLIMITED_CLIENT_LIMITS, DATA_DIR: dataDir });
   const proc = startNode(join(root, 'dist/main.js'), { env, nodeArgs: startScriptNodeArgs(root), name: 'personae (dist/main.js)' });
   await waitReady(proc, `http://127.0.0.1:${port}/readyz`, 120_000, 50);
   const population = new SoakPopulation(`http://127.0.0.1:${port}`);

@@ -34,7 +34,7 @@ import { onInterrupt, processCpuMs, stop } from './lib/children.mjs';
 import { createBenchDatabase, databaseCpuMeter, redact, tableStatistics } from './lib/postgres.mjs';
 import { serviceSecrets, startService } from './lib/servers.mjs';
 import { integerFromEnv } from './lib/settings.mjs';
-import { driveClients, OPERATIONS, seedPopulation, SoakPopulation } from './lib/soak-load.mjs';
+import { driveClients, OPERATIONS, seedPopulation, SoakPopulation, UNLIMITED_CLIENT_LIMITS } from './lib/soak-load.mjs';
 import { embeddedTwinData, postgresTwinData, SoakTwin } from './lib/soak-twin.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -315,9 +315,6 @@ function report(summaries, windowSeconds, rssSeries, rate, capacity) {
   return { checks, failures, ok: failures === 0 && checks.every((check) => check.met) };
 }
 
-/** One client address makes all the load: the per-client limits would stop it, not the service. */
-const UNLIMITED = { LOGIN_ATTEMPTS_PER_CLIENT: '100000', LOGIN_ATTEMPTS_PER_ACCOUNT: '1000', LOOKUPS_PER_CLIENT: '10000000' };
-
 async function main() {
   let database;
   let cleanup;
@@ -335,9 +332,7 @@ async function main() {
     database = { DATABASE_URL: created.url, ...(settings.redisUrl ? { REDIS_URL: settings.redisUrl } : {}) };
     databaseUrl = created.url;
     databaseCpu = await databaseCpuMeter(settings.postgresUrl, created.name);
-    // Without Redis: invalidations go over Redis pub/sub channels that every deployment on one Redis
-    // shares, so the twin would confirm the soaked service's and the other way round.
-    if (settings.twin) twinData = await postgresTwinData(settings.postgresUrl, {});
+    if (settings.twin) twinData = await postgresTwinData(settings.postgresUrl);
     cleanup = async () => {
       await databaseCpu.close();
       await created.drop();
@@ -348,12 +343,12 @@ async function main() {
   let service;
   try {
     log('starting the service (dist/main.js)');
-    service = await startService({ root, database: { ...database, ...UNLIMITED }, nodeArgs: settings.nodeArgs });
+    service = await startService({ root, database: { ...database, ...UNLIMITED_CLIENT_LIMITS }, nodeArgs: settings.nodeArgs });
     const base = new URL(service.url).origin;
     // Its secrets stay the same through its restarts: the cookies and emails of the seeded population.
     // Its table maintenance runs within each window, as the soaked service's runs once a minute (a
     // process restarted every window would otherwise never run the first round, due after 60 s).
-    const twinEnv = { ...serviceSecrets(), ...UNLIMITED, TABLE_MAINTENANCE_INTERVAL_SECONDS: '30' };
+    const twinEnv = { ...serviceSecrets(), ...UNLIMITED_CLIENT_LIMITS, TABLE_MAINTENANCE_INTERVAL_SECONDS: '30' };
     const twin = twinData && new SoakTwin({ root, data: twinData, env: twinEnv });
     const { windows, windowSeconds, rssSeries, rate, capacity } = await drive(base, service.proc.child.pid, twin, databaseCpu);
     const summaries = windows.map((window, index) => summarize(window, index === 0 ? Math.max(1, settings.warmupSeconds) : windowSeconds));

@@ -25,15 +25,16 @@ export async function embeddedTwinData() {
   };
 }
 
-export async function postgresTwinData(adminUrl, redisEnv) {
+/** Without REDIS_URL: Redis pub/sub channels are shared by every deployment on one Redis, so the two would confirm each other's invalidations. */
+export async function postgresTwinData(adminUrl) {
   const seeded = await createBenchDatabase(adminUrl);
   let running;
   return {
-    seededEnv: { DATABASE_URL: seeded.url, ...redisEnv },
+    seededEnv: { DATABASE_URL: seeded.url },
     async reset() {
       await running?.drop();
       running = await createBenchDatabase(adminUrl, { template: seeded.name });
-      return { DATABASE_URL: running.url, ...redisEnv };
+      return { DATABASE_URL: running.url };
     },
     cleanup: async () => {
       await running?.drop();
