@@ -65,6 +65,29 @@ export function hasEmbeddedCluster(dataDir: string): boolean {
 const EMBEDDED_SHARED_BUFFERS = '16MB';
 const EMBEDDED_STATISTICS_TARGET = 10;
 
+/**
+ * PostgreSQL's settings for the embedded database, after PGlite's own (which turn parallel query off).
+ * Exported for the test that holds them to what they prevent.
+ */
+export const EMBEDDED_START_PARAMS: readonly string[] = [
+  ...PGlite.defaultStartParams,
+  ...['-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
+  // The periodic VACUUM and ANALYZE (table maintenance) run in this process's WebAssembly
+  // memory, which never shrinks: cap what one of them may take (PostgreSQL's default is 64 MB).
+  ...['-c', 'maintenance_work_mem=8MB'],
+  // PGlite leaves this at 2, so every VACUUM of a table with two indexes over 512 kB planned a
+  // parallel vacuum, which has no workers to run here, and its shared memory segment (about 1.6 MB
+  // of WebAssembly memory) was never given back: issue 12's soak grew 3 MB a minute from the
+  // seventh minute on, when the busiest tables' indexes passed that size.
+  ...['-c', 'max_parallel_maintenance_workers=0'],
+  // ANALYZE runs on the request thread too, and samples 300 rows per unit of target: at the
+  // default 100, 30,000 rows took 70–240 ms for 20,000 personas, every request waiting behind it
+  // (issue 12's soak: the maintenance round grew from 62 to 273 ms in ten minutes). At 10, 3,000
+  // rows take 7–18 ms; the plans here need table sizes and distinct counts, not fine histograms
+  // (except the audit log's skewed filter columns: migration 0019 keeps those at 100).
+  ...['-c', `default_statistics_target=${EMBEDDED_STATISTICS_TARGET}`],
+];
+
 function openEmbedded(dataDir: string, template: Blob | undefined): DatabaseHandle {
   let location: string | undefined;
   if (dataDir !== 'memory') {
@@ -75,19 +98,7 @@ function openEmbedded(dataDir: string, template: Blob | undefined): DatabaseHand
   // times slower (2.2 s against 0.5 s from the test template).
   const client = new PGlite({
     ...(location ? { dataDir: location } : {}),
-    startParams: [
-      ...PGlite.defaultStartParams,
-      ...['-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
-      // The periodic VACUUM and ANALYZE (table maintenance) run in this process's WebAssembly
-      // memory, which never shrinks: cap what one of them may take (PostgreSQL's default is 64 MB).
-      ...['-c', 'maintenance_work_mem=8MB'],
-      // ANALYZE runs on the request thread too, and samples 300 rows per unit of target: at the
-      // default 100, 30,000 rows took 70–240 ms for 20,000 personas, every request waiting behind it
-      // (issue 12's soak: the maintenance round grew from 62 to 273 ms in ten minutes). At 10, 3,000
-      // rows take 7–18 ms; the plans here need table sizes and distinct counts, not fine histograms
-      // (except the audit log's skewed filter columns: migration 0019 keeps those at 100).
-      ...['-c', `default_statistics_target=${EMBEDDED_STATISTICS_TARGET}`],
-    ],
+    startParams: [...EMBEDDED_START_PARAMS],
     ...(template && !location ? { loadDataDir: template } : {}),
   });
   // Results parse the same with or without it, so it need not hold the first queries back. A failed
