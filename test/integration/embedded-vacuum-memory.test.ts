@@ -23,7 +23,8 @@ describe.skipIf(postgresUrl || !canMeasureResidentPages)('the embedded database'
     // PGlite's own settings first: the leak is there, so the measure can see it.
     expect(await memoryGrownByVacuums([...PGlite.defaultStartParams])).toBeGreaterThan(VACUUMS * MB);
     // Should PGlite stop leaking one day, the line above fails: the setting below may then go.
-    expect(await memoryGrownByVacuums([...EMBEDDED_START_PARAMS])).toBeLessThan(2 * MB);
+    // Ours: 0.004 MB here. The margin allows for a kernel that backs memory with 2 MB huge pages.
+    expect(await memoryGrownByVacuums([...EMBEDDED_START_PARAMS])).toBeLessThan((VACUUMS * MB) / 2);
   });
 });
 
