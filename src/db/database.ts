@@ -76,7 +76,7 @@ export const EMBEDDED_START_PARAMS: readonly string[] = [
   // memory, which never shrinks: cap what one of them may take (PostgreSQL's default is 64 MB).
   ...['-c', 'maintenance_work_mem=8MB'],
   // PGlite leaves this at 2, so every VACUUM of a table with two indexes over 512 kB planned a
-  // parallel vacuum, which has no workers to run here, and its shared memory segment (about 1.6 MB
+  // parallel vacuum, which has no workers to run here, and its shared memory segment (1.6–3.2 MB
   // of WebAssembly memory) was never given back: issue 12's soak grew 3 MB a minute from the
   // seventh minute on, when the busiest tables' indexes passed that size.
   ...['-c', 'max_parallel_maintenance_workers=0'],

@@ -8,8 +8,8 @@ import { canMeasureResidentPages, residentBytes } from '../support/wasm-memory.j
 /**
  * PGlite turns parallel query off but leaves `max_parallel_maintenance_workers` at 2, so each VACUUM
  * of a table with two or more indexes over 512 kB (`min_parallel_index_scan_size`) prepared a
- * parallel vacuum, whose shared memory segment (about 1.6 MB of the process's WebAssembly memory) was
- * never given back. Table maintenance vacuums every busy table once a minute: issue 12's embedded
+ * parallel vacuum, whose shared memory segment (1.6–3.2 MB of the process's WebAssembly memory by
+ * table, 2.2 MB here) was never given back. Table maintenance vacuums every busy table once a minute: issue 12's embedded
  * soak grew 3 MB a minute, without end, from the seventh minute on.
  */
 const VACUUMS = 10;
